@@ -1,0 +1,78 @@
+"""HTTP routes of the requests service: thin, they call handlers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from services.requests import handlers
+from services.requests.domain import RequestStatus
+from services.requests.models import MutualAidRequest, TimelineEntry
+from services.requests.schemas import RequestCreate, RequestDetail, RequestList, RequestPublic, TimelineItem
+from shared.auth import CurrentPrincipal, Principal, Role, require
+from shared.service import ServiceRuntime
+
+router = APIRouter(prefix="/v1", tags=["requests"])
+
+Submitter = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
+
+
+def runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+Runtime = Annotated[ServiceRuntime, Depends(runtime)]
+
+
+@router.post("/requests", status_code=201, response_model=RequestPublic)
+async def submit_request(
+    body: RequestCreate,
+    principal: Submitter,
+    rt: Runtime,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> RequestPublic:
+    """Submit a mutual aid request for your force; repeat safely with the same Idempotency-Key."""
+    request, replayed = await handlers.submit_request(
+        body, principal=principal, idempotency_key=idempotency_key, uow=rt.uow
+    )
+    response.headers["Location"] = f"/v1/requests/{request.id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return to_public(request)
+
+
+@router.get("/requests/{request_id}", response_model=RequestDetail)
+async def get_request(request_id: str, _: CurrentPrincipal, rt: Runtime) -> RequestDetail:
+    """A request with its timeline: every status it went through and the event that moved it."""
+    request, timeline = await handlers.get_request(request_id, sessions=rt.sessions)
+    return RequestDetail(**to_public(request).model_dump(), timeline=[to_timeline_item(e) for e in timeline])
+
+
+@router.get("/requests", response_model=RequestList)
+async def list_requests(
+    _: CurrentPrincipal,
+    rt: Runtime,
+    force: Annotated[str | None, Query(description="Requesting force code")] = None,
+    status: RequestStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> RequestList:
+    """Requests, newest first, optionally by requesting force and status."""
+    requests = await handlers.list_requests(sessions=rt.sessions, force=force, status=status, limit=limit)
+    return RequestList(items=[to_public(request) for request in requests])
+
+
+def to_public(request: MutualAidRequest) -> RequestPublic:
+    return RequestPublic.model_validate(
+        {
+            **request.model_dump(),
+            "location": {
+                "lat": request.location_lat,
+                "lon": request.location_lon,
+                "description": request.location_description,
+            },
+        }
+    )
+
+
+def to_timeline_item(entry: TimelineEntry) -> TimelineItem:
+    return TimelineItem(at=entry.at, status=entry.status, event_type=entry.event_type, detail=entry.detail)

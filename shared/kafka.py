@@ -1,0 +1,272 @@
+"""The Kafka adapter on aiokafka: topic set-up, the outbox relay and the event consumer loop."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent, parse
+from shared.db import SessionFactory
+from shared.events import dead_letter_topic
+from shared.messaging import OutboxMessage, utcnow
+from shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_PENDING
+from shared.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+TOPIC_EXISTS = 36
+TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError)
+
+
+def create_producer(settings: CommonSettings) -> AIOKafkaProducer:
+    """A producer without idempotence or transactions (Tansu refuses InitProducerId); acks from all replicas."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=0,
+        request_timeout_ms=10000,
+    )
+
+
+async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitions: int | None = None) -> None:
+    """Create the topics (and their dead-letter topics) if they do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(topic, partitions or settings.kafka_topic_partitions, 1)
+            for topic in topics
+            if topic not in existing
+        ]
+        if wanted:
+            response = await admin.create_topics(wanted)
+            for topic, code, message in response.topic_errors:
+                if code not in (0, TOPIC_EXISTS):
+                    raise KafkaError(f"could not create topic {topic}: {code} {message}")
+    finally:
+        await admin.close()
+
+
+class OutboxRelay:
+    """Publishes outbox rows in order; woken on commit, polling only as a fallback.
+
+    A row is marked sent only after the broker acked it, so a crash or an outage means the
+    row is sent again later (consumers deduplicate by event id), never lost.
+    """
+
+    def __init__(
+        self, *, service: str, sessions: SessionFactory, settings: CommonSettings, batch_size: int = 500
+    ) -> None:
+        self._service = service
+        self._sessions = sessions
+        self._settings = settings
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self.connected = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._connect()
+                while await self.publish_pending() == self._batch_size:
+                    pass
+                backoff = 0.1
+            except (KafkaError, OSError, TimeoutError) as error:
+                log.warning("outbox relay cannot publish yet (%s); retrying in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._settings.outbox_poll_interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+            self.connected = False
+
+    async def _connect(self) -> None:
+        if self._producer is not None:
+            return
+        producer = create_producer(self._settings)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+        self.connected = True
+
+    async def publish_pending(self) -> int:
+        """Send one batch of unsent rows, wait for every ack, then mark them sent; returns the batch size."""
+        assert self._producer is not None
+        self._wake.clear()
+        async with self._sessions() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.sent_at.is_(None))  # type: ignore[union-attr]
+                    .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                OUTBOX_PENDING.labels(self._service).set(0)
+                return 0
+            acks = [
+                await self._producer.send(
+                    row.topic,
+                    value=row.payload.encode(),
+                    key=row.key.encode(),
+                    headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode())],
+                )
+                for (row,) in rows
+            ]
+            await asyncio.gather(*acks)
+            ids = [row.id for (row,) in rows]
+            await session.exec(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=utcnow()))  # type: ignore[union-attr]
+            await session.commit()
+        EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+
+Handler = Callable[[CloudEvent, EventData], Awaitable[None]]
+
+
+class _AssignmentListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, assigned: asyncio.Event) -> None:
+        self._assigned = assigned
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._assigned.clear()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if assigned:
+            self._assigned.set()
+
+
+class EventConsumer:
+    """Consumes topics in a group; hands each valid event to its handler, dead-letters the rest.
+
+    Offsets are committed only after the handler's own database commit (auto-commit is off),
+    so a crash replays events, and the handler's inbox makes the replay change nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        group_id: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        settings: CommonSettings,
+    ) -> None:
+        self.group_id = group_id
+        self._service = service
+        self._topics = topics
+        self._handlers = handlers
+        self._settings = settings
+        self.assigned = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._dlq = create_producer(self._settings)
+        await self._dlq.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
+        )
+        self._consumer.subscribe(self._topics, listener=_AssignmentListener(self.assigned))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._dlq is not None:
+            await self._dlq.stop()
+
+    async def run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
+            for partition, records in batches.items():
+                for record in records:
+                    await self._process(record)
+                try:
+                    await self._consumer.commit({partition: records[-1].offset + 1})
+                except (CommitFailedError, IllegalStateError) as error:
+                    # A rebalance took the partition away; its new owner replays, the inbox deduplicates.
+                    log.warning("offset commit for %s skipped: %s", partition, error)
+
+    async def _process(self, record: ConsumerRecord) -> None:
+        try:
+            event, data = parse(record.value)
+        except InvalidEvent as error:
+            await self._dead_letter(record, str(error))
+            return
+        handler = self._handlers.get(event.type)
+        if handler is None or data is None:
+            EVENTS_CONSUMED.labels(self._service, self.group_id, "ignored").inc()
+            return
+        try:
+            await self._apply(handler, event, data)
+        except Exception as error:  # a bug or a poison event: park it, keep the partition moving
+            log.exception("handler for %s failed on event %s", event.type, event.id)
+            await self._dead_letter(record, f"handler failed: {type(error).__name__}: {error}")
+            return
+        EVENTS_CONSUMED.labels(self._service, self.group_id, "applied").inc()
+
+    async def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> None:
+        """Retry transient database failures without end (nothing is acked meanwhile); others a few times."""
+        while True:
+            try:
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type((IntegrityError, DBAPIError)),
+                    stop=stop_after_attempt(3),
+                    wait=wait_exponential(multiplier=0.05, max=1),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await handler(event, data)
+                return
+            except TRANSIENT_DB_ERRORS as error:
+                log.warning("database unavailable while applying %s (%s); retrying", event.id, error)
+                await asyncio.sleep(1)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        assert self._dlq is not None
+        log.warning("dead-lettering %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason)
+        headers = list(record.headers or []) + [
+            ("dlq-reason", reason.encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+            ("dlq-consumer", self.group_id.encode()),
+        ]
+        await self._dlq.send_and_wait(
+            dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        EVENTS_CONSUMED.labels(self._service, self.group_id, "dead_lettered").inc()

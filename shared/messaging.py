@@ -1,0 +1,87 @@
+"""Outbox and inbox tables, and the unit of work that commits state, outbox rows and inbox marks together."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from shared.cloudevents import CloudEvent, EventData, encode
+from shared.db import SessionFactory, UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An event waiting to be published; the relay sets sent_at after the broker's ack."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=64)
+    event_type: str = Field(max_length=200)
+    topic: str = Field(max_length=200)
+    key: str = Field(max_length=200)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), index=True))
+
+
+class InboxEntry(SQLModel, table=True):
+    """An event a consumer has applied; written in the same transaction as the event's effect."""
+
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True, max_length=100)
+    event_id: str = Field(primary_key=True, max_length=64)
+    event_type: str = Field(max_length=200)
+    applied_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UnitOfWork:
+    """One transaction: the handler changes state, records events to publish and commits once."""
+
+    def __init__(self, sessions: SessionFactory, *, on_commit: Callable[[], None] = lambda: None) -> None:
+        self._sessions = sessions
+        self._on_commit = on_commit
+        self._published = False
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    def publish(self, event: CloudEvent, data: EventData) -> None:
+        """Queue an event in the outbox; it is published only if the transaction commits."""
+        self.session.add(
+            OutboxMessage(
+                event_id=event.id,
+                event_type=event.type,
+                topic=data.topic,
+                key=data.subject(),
+                payload=encode(event).decode(),
+            )
+        )
+        self._published = True
+
+    async def already_applied(self, *, consumer: str, event: CloudEvent) -> bool:
+        """True when this consumer applied the event before; otherwise mark it applied in this transaction."""
+        if await self.session.get(InboxEntry, (consumer, event.id)) is not None:
+            return True
+        self.session.add(InboxEntry(consumer=consumer, event_id=event.id, event_type=event.type))
+        return False
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._published:
+            self._published = False
+            self._on_commit()

@@ -1,0 +1,71 @@
+"""Alembic glue: each service's migrations/env.py calls run_env(); services call upgrade() at start."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from shared import messaging  # noqa: F401  (registers the outbox and inbox tables)
+from shared.db import create_engine
+
+
+def alembic_config(*, script_location: Path, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(*, script_location: Path, database_url: str) -> None:
+    """Bring the database to the newest migration (runs Alembic in a worker thread)."""
+    config = alembic_config(script_location=script_location, database_url=database_url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+
+MESSAGING_TABLES = frozenset({"outbox", "inbox"})
+
+
+def include_only(tables: frozenset[str]) -> Callable[..., bool]:
+    """An Alembic include_object filter: one service's tables out of the shared SQLModel metadata."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        table_name = name if type_ == "table" else getattr(table, "name", None)
+        return table_name in tables
+
+    return include
+
+
+def run_env(tables: frozenset[str]) -> None:
+    """Body of every service's migrations/env.py (online mode over the async engine)."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    options = {
+        "target_metadata": SQLModel.metadata,
+        "include_object": include_only(tables | MESSAGING_TABLES),
+        "render_as_batch": True,
+        "compare_type": True,
+    }
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    asyncio.run(_run_online(url or "", options))
+
+
+async def _run_online(url: str, options: dict[str, Any]) -> None:
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        await connection.run_sync(_run_migrations, options)
+    await engine.dispose()
+
+
+def _run_migrations(connection: Connection, options: dict[str, Any]) -> None:
+    context.configure(connection=connection, **options)
+    with context.begin_transaction():
+        context.run_migrations()

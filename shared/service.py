@@ -1,0 +1,93 @@
+"""The runtime every service composes in its bootstrap: database, outbox relay, consumers, lifespan."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+
+from shared import db, migrations
+from shared.events import TOPICS, dead_letter_topic
+from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
+from shared.messaging import UnitOfWork
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """Owns one service's engine, relay and consumers, started and stopped by the app's lifespan."""
+
+    def __init__(self, settings: ServiceSettings, *, migrations_dir: Path) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self._migrations_dir = migrations_dir
+        self.engine = db.create_engine(settings.database_url)
+        self.sessions = db.session_factory(self.engine)
+        self.relay = OutboxRelay(service=self.name, sessions=self.sessions, settings=settings)
+        self.consumers: list[EventConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work whose commit wakes the outbox relay."""
+        return UnitOfWork(self.sessions, on_commit=self.relay.wake)
+
+    def consume(self, *, topics: list[str], handlers: dict[str, Handler], group: str | None = None) -> None:
+        """Register a consumer group for topics; each event type has one handler."""
+        self.consumers.append(
+            EventConsumer(
+                service=self.name,
+                group_id=group or f"mutualaid.{self.name}",
+                topics=topics,
+                handlers=handlers,
+                settings=self.settings,
+            )
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await migrations.upgrade(script_location=self._migrations_dir, database_url=self.settings.database_url)
+        self._tasks = [asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka")]
+        try:
+            yield
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.relay.stop()
+            for consumer in self.consumers:
+                await consumer.stop()
+            await self.engine.dispose()
+
+    async def _run_kafka(self) -> None:
+        """Set up topics, then run the relay and consumers; HTTP keeps working while the broker is away."""
+        backoff = 0.2
+        while True:
+            try:
+                await ensure_topics(self.settings, [*TOPICS, *map(dead_letter_topic, TOPICS)])
+                for consumer in self.consumers:
+                    await consumer.start()
+                break
+            except (KafkaError, OSError) as error:
+                log.warning("%s cannot reach Kafka yet (%s); retrying in %.1fs", self.name, error, backoff)
+                for consumer in self.consumers:
+                    await consumer.stop()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        await asyncio.gather(self.relay.run(), *(consumer.run() for consumer in self.consumers))
+
+    async def readiness(self) -> dict[str, bool]:
+        try:
+            await db.ping(self.engine)
+            database = True
+        except (SQLAlchemyError, OSError):
+            database = False
+        return {
+            "database": database,
+            "broker": self.relay.connected,
+            "consumers": all(consumer.assigned.is_set() for consumer in self.consumers),
+        }

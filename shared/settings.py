@@ -1,0 +1,40 @@
+"""Settings every service shares; each service extends them with its own prefix."""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "mutualaid-development-signing-key-not-for-production"  # noqa: S105
+
+
+class CommonSettings(BaseSettings):
+    """Kafka, auth and runtime settings read from unprefixed environment variables."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", validation_alias="MUTUALAID_ENV"
+    )
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_topic_partitions: int = Field(3, ge=1, validation_alias="KAFKA_TOPIC_PARTITIONS")
+    kafka_session_timeout_ms: int = Field(6000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
+    kafka_heartbeat_interval_ms: int = Field(500, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    jwt_secret: SecretStr = Field(SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias="MUTUALAID_JWT_SECRET")
+    outbox_poll_interval_s: float = Field(1.0, gt=0, validation_alias="MUTUALAID_OUTBOX_POLL_INTERVAL_S")
+
+    @model_validator(mode="after")
+    def _refuse_development_secret_in_production(self) -> "CommonSettings":
+        if self.environment == "production" and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("MUTUALAID_JWT_SECRET must be set to a real secret in production")
+        if len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("MUTUALAID_JWT_SECRET must be at least 32 characters")
+        return self
+
+
+class ServiceSettings(CommonSettings):
+    """What differs per service: its name, its database and its port."""
+
+    service_name: str
+    database_url: str
+    port: int

@@ -1,0 +1,79 @@
+"""The HTTP frame every service shares: problem+json errors, health, readiness and metrics."""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import MutualAidError
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://mutualaid.police.uk/problems/"
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem response."""
+    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, "code": code, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_domain_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, MutualAidError)
+        return problem(error.status, error.code, error.title, error.detail)
+
+    async def on_validation_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]} for item in error.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(part) for part in first["loc"])
+        return problem(422, "invalid-input", "Invalid input", f"{where}: {first['msg']}", errors=errors)
+
+    async def on_http_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        return problem(error.status_code, f"http-{error.status_code}", str(error.detail), str(error.detail))
+
+    app.add_exception_handler(MutualAidError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+def install_operational_routes(app: FastAPI, *, service: str, readiness: ReadinessCheck) -> None:
+    """/healthz (the process answers), /readyz (database and broker answer) and /metrics."""
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness", responses={503: {"description": "Not ready"}})
+    async def readyz() -> Response:
+        """Ready when the database answers, the relay is connected and the consumers are assigned."""
+        checks = await readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
+        return response
