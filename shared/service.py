@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
-from fastapi import FastAPI
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared import db, migrations
@@ -15,6 +17,7 @@ from shared.events import TOPICS, dead_letter_topic
 from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
 from shared.settings import ServiceSettings
+from shared.web import install_operational_routes, install_problem_handlers
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(service=self.name, sessions=self.sessions, settings=settings)
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.extras: dict[str, Any] = {}  # service-specific dependencies for routes
 
     def uow(self) -> UnitOfWork:
         """A new unit of work whose commit wakes the outbox relay."""
@@ -91,3 +95,26 @@ class ServiceRuntime:
             "broker": self.relay.connected,
             "consumers": all(consumer.assigned.is_set() for consumer in self.consumers),
         }
+
+
+def build_app(
+    runtime: ServiceRuntime, *, title: str, description: str, routers: list[APIRouter]
+) -> FastAPI:
+    """A service's FastAPI app: its routes, problem+json errors, health, readiness and metrics."""
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=runtime.lifespan)
+    app.state.runtime = runtime
+    app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
+    install_problem_handlers(app)
+    install_operational_routes(app, service=runtime.name, readiness=runtime.readiness)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the runtime of the app serving the request."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]

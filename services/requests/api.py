@@ -2,25 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.requests import handlers
 from services.requests.domain import RequestStatus
 from services.requests.models import MutualAidRequest, TimelineEntry
 from services.requests.schemas import RequestCreate, RequestDetail, RequestList, RequestPublic, TimelineItem
 from shared.auth import CurrentPrincipal, Principal, Role, require
-from shared.service import ServiceRuntime
+from shared.service import Runtime
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
 Submitter = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
-
-
-def runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-Runtime = Annotated[ServiceRuntime, Depends(runtime)]
 
 
 @router.post("/requests", status_code=201, response_model=RequestPublic)

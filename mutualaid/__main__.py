@@ -1,0 +1,3 @@
+from mutualaid.cli import app
+
+app(prog_name="mutualaid")

@@ -1,0 +1,49 @@
+"""Demo units for the West Midlands region, declared through the availability API like any integration."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from shared.auth import Role, issue_token
+from shared.settings import CommonSettings
+
+# (force, capability, count, base description, lat, lon, readiness minutes)
+DEMO_UNITS = [
+    ("staffordshire", "PSU", 3, "Stafford", 52.814, -2.092, 60),
+    ("warwickshire", "PSU", 2, "Leek Wootton", 52.313, -1.582, 45),
+    ("west-mercia", "PSU", 3, "Hindlip, Worcester", 52.215, -2.178, 60),
+    ("west-midlands", "PSU", 4, "Birmingham", 52.4836, -1.8972, 30),
+    ("staffordshire", "AFO", 1, "Stafford", 52.814, -2.092, 30),
+    ("west-mercia", "CBRN_T2", 1, "Hindlip, Worcester", 52.215, -2.178, 120),
+    ("west-midlands", "CTSFO", 1, "Birmingham", 52.4836, -1.8972, 15),
+]
+
+
+def demo_declarations(now: datetime | None = None) -> dict[str, dict[str, object]]:
+    """Unit id to declaration body; every unit is available from today for 90 days."""
+    start = (now or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+    declarations: dict[str, dict[str, object]] = {}
+    for force, capability, count, place, lat, lon, readiness in DEMO_UNITS:
+        for number in range(1, count + 1):
+            declarations[f"{force}-{capability.lower()}-{number}"] = {
+                "force": force,
+                "capability": capability,
+                "base": {"lat": lat, "lon": lon, "description": place},
+                "readiness_minutes": readiness,
+                "available_from": start.isoformat(),
+                "available_until": (start + timedelta(days=90)).isoformat(),
+            }
+    return declarations
+
+
+async def declare_demo_units(availability_url: str) -> int:
+    token = issue_token(
+        CommonSettings().jwt_secret.get_secret_value(), sub="demo-loader", role=Role.INTEGRATION
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    declarations = demo_declarations()
+    async with httpx.AsyncClient(base_url=availability_url, headers=headers, timeout=10) as client:
+        for unit_id, body in declarations.items():
+            response = await client.put(f"/v1/units/{unit_id}", json=body)
+            response.raise_for_status()
+    return len(declarations)

@@ -1,0 +1,4 @@
+from services.availability.models import OWN_TABLES
+from shared.migrations import run_env
+
+run_env(OWN_TABLES)

@@ -1,0 +1,34 @@
+"""Tables of the availability service."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from shared.db import UTCDateTime
+from shared.events import UnitStatus
+from shared.messaging import utcnow
+
+
+class Unit(SQLModel, table=True):
+    """A unit a force declared it can lend, and whether it is committed."""
+
+    __tablename__ = "unit"
+
+    unit_id: str = Field(primary_key=True, max_length=64)
+    force: str = Field(index=True, max_length=64)
+    region: str = Field(max_length=64)
+    capability: str = Field(index=True, max_length=20)
+    base_lat: float
+    base_lon: float
+    base_description: str = Field(default="", max_length=200)
+    readiness_minutes: int
+    available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_type=String(20), index=True)
+    committed_to: str | None = Field(default=None, max_length=36)
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+OWN_TABLES = frozenset({"unit"})

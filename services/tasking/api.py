@@ -1,0 +1,58 @@
+"""HTTP routes of the tasking service: thin, they call handlers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.tasking import handlers
+from services.tasking.models import Proposal
+from services.tasking.schemas import Approval, ProposalList, ProposalPublic, Rejection
+from shared.auth import CurrentPrincipal, Principal, Role, require
+from shared.events import ProposalStatus
+from shared.service import Runtime
+
+router = APIRouter(prefix="/v1", tags=["proposals"])
+
+Coordinator = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.NATIONAL_COORDINATOR))]
+
+
+def deps(rt: Runtime) -> handlers.Deps:
+    deps: handlers.Deps = rt.extras["deps"]
+    return deps
+
+
+Deps = Annotated[handlers.Deps, Depends(deps)]
+
+
+@router.get("/proposals", response_model=ProposalList)
+async def list_proposals(
+    _: CurrentPrincipal,
+    rt: Runtime,
+    request_id: Annotated[str | None, Query(description="Only the proposals of this request")] = None,
+    status: ProposalStatus | None = None,
+) -> ProposalList:
+    """Proposals, oldest first, optionally for one request and in one status."""
+    proposals = await handlers.list_proposals(sessions=rt.sessions, request_id=request_id, status=status)
+    return ProposalList(items=[to_public(proposal) for proposal in proposals])
+
+
+@router.get("/proposals/{proposal_id}", response_model=ProposalPublic)
+async def get_proposal(proposal_id: str, _: CurrentPrincipal, rt: Runtime) -> ProposalPublic:
+    """One proposal: the units allocated, what is unfilled, and the decision on it."""
+    return to_public(await handlers.get_proposal(proposal_id, sessions=rt.sessions))
+
+
+@router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic)
+async def approve(proposal_id: str, body: Approval, principal: Coordinator, d: Deps) -> ProposalPublic:
+    """Approve a pending proposal: the lending forces' units are committed to the request."""
+    return to_public(await handlers.approve(proposal_id, principal=principal, reason=body.reason, deps=d))
+
+
+@router.post("/proposals/{proposal_id}/reject", response_model=ProposalPublic)
+async def reject(proposal_id: str, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
+    """Reject a pending proposal; a reason is required."""
+    return to_public(await handlers.reject(proposal_id, principal=principal, reason=body.reason, deps=d))
+
+
+def to_public(proposal: Proposal) -> ProposalPublic:
+    return ProposalPublic.model_validate(proposal.model_dump())

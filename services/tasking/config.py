@@ -1,0 +1,16 @@
+"""Settings of the tasking service (environment prefix TASKING_)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class TaskingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKING_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "tasking"
+    database_url: str = "sqlite+aiosqlite:///var/tasking.db"
+    port: int = 8003
+    road_factor: float = Field(1.3, ge=1.0, description="Road distance over great-circle distance")
+    convoy_speed_kmh: float = Field(80.0, gt=0, description="Average speed of a convoy of carriers")

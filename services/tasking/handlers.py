@@ -1,0 +1,312 @@
+"""One function per command or event; each owns its transaction."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.tasking.domain import (
+    HOLDING_PROPOSALS,
+    Candidate,
+    Demand,
+    Place,
+    Plan,
+    RequestState,
+    TravelModel,
+    check_decidable,
+    plan_nearest,
+)
+from services.tasking.models import Proposal, RequestView, UnitView
+from shared.auth import Principal
+from shared.cloudevents import CloudEvent, follow_up, new_event
+from shared.db import SessionFactory
+from shared.errors import Conflict, NotFound
+from shared.events import (
+    Allocation,
+    CommitRejected,
+    MatchingStarted,
+    ProposalCreated,
+    ProposalStatus,
+    ProposalSuperseded,
+    RequestSubmitted,
+    RequestUnfilled,
+    Shortfall,
+    TaskingApproved,
+    TaskingRejected,
+    UnitDeclared,
+    UnitsCommitted,
+    UnitState,
+    UnitStatus,
+    UnitUpdated,
+)
+from shared.messaging import UnitOfWork, utcnow
+from shared.vocabulary import Capability, Need
+
+SOURCE = "/mutualaid/tasking"
+CONSUMER = "tasking"
+PLANNER = "nearest-first"
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the tasking handlers need from the composition root."""
+
+    uow: UowFactory
+    travel: TravelModel
+
+
+async def on_request_submitted(event: CloudEvent, data: RequestSubmitted, *, deps: Deps) -> None:
+    """Take the request into the read model and propose units for it, in one transaction."""
+    async with deps.uow() as work:
+        if await work.already_applied(consumer=CONSUMER, event=event):
+            return
+        request = RequestView(
+            request_id=data.request_id,
+            requesting_force=data.requesting_force,
+            requesting_region=data.requesting_region,
+            priority=data.priority.value,
+            location_lat=data.location.lat,
+            location_lon=data.location.lon,
+            required_by=data.required_by,
+            end=data.end,
+            needs=[need.model_dump(mode="json") for need in data.needs],
+        )
+        work.session.add(request)
+        started = MatchingStarted(request_id=data.request_id)
+        work.publish(follow_up(started, source=SOURCE, cause=event), started)
+        await _propose(work, request, cause=event, travel=deps.travel)
+        await work.commit()
+
+
+async def _propose(
+    work: UnitOfWork, request: RequestView, *, cause: CloudEvent, travel: TravelModel, exclude: frozenset[str] = frozenset()
+) -> Proposal | None:
+    """Plan the request against the read model; publish proposal.created, or request.unfilled if nothing fits."""
+    held = await _held_units(work.session) | exclude
+    units = await _candidates(work.session, request.requesting_force)
+    plan = plan_nearest(_demand(request), [unit for unit in units if unit.unit_id not in held], travel)
+    if not plan.allocations:
+        request.state = RequestState.UNFILLED
+        work.session.add(request)
+        unfilled = RequestUnfilled(request_id=request.request_id, unfilled=plan.unfilled)
+        work.publish(follow_up(unfilled, source=SOURCE, cause=cause), unfilled)
+        return None
+    proposal = _new_proposal(request.request_id, plan)
+    work.session.add(proposal)
+    request.state = RequestState.PROPOSED
+    work.session.add(request)
+    created = ProposalCreated(
+        request_id=request.request_id,
+        proposal_id=proposal.id,
+        allocations=plan.allocations,
+        unfilled=plan.unfilled,
+        planner=PLANNER,
+    )
+    work.publish(follow_up(created, source=SOURCE, cause=cause), created)
+    return proposal
+
+
+def _new_proposal(request_id: str, plan: Plan) -> Proposal:
+    return Proposal(
+        id=str(uuid.uuid4()),
+        request_id=request_id,
+        allocations=[allocation.model_dump(mode="json") for allocation in plan.allocations],
+        unfilled=[shortfall.model_dump(mode="json") for shortfall in plan.unfilled],
+        planner=PLANNER,
+    )
+
+
+async def _held_units(session: AsyncSession) -> frozenset[str]:
+    """Units that a pending or approved proposal already holds."""
+    rows = await session.exec(select(Proposal.allocations).where(col(Proposal.status).in_(HOLDING_PROPOSALS)))
+    return frozenset(allocation["unit_id"] for allocations in rows.all() for allocation in allocations)
+
+
+async def _candidates(session: AsyncSession, requesting_force: str) -> list[Candidate]:
+    rows = await session.exec(
+        select(UnitView).where(UnitView.status == UnitStatus.AVAILABLE, UnitView.force != requesting_force)
+    )
+    return [
+        Candidate(
+            unit_id=unit.unit_id,
+            force=unit.force,
+            capability=Capability(unit.capability),
+            base=Place(unit.base_lat, unit.base_lon),
+            readiness_minutes=unit.readiness_minutes,
+            available_from=unit.available_from,
+            available_until=unit.available_until,
+            status=UnitStatus(unit.status),
+        )
+        for unit in rows.all()
+    ]
+
+
+def _demand(request: RequestView) -> Demand:
+    return Demand(
+        request_id=request.request_id,
+        requesting_force=request.requesting_force,
+        location=Place(request.location_lat, request.location_lon),
+        required_by=request.required_by,
+        end=request.end,
+        needs=[Need.model_validate(need) for need in request.needs],
+    )
+
+
+async def on_unit_state(event: CloudEvent, data: UnitDeclared | UnitUpdated, *, deps: Deps) -> None:
+    """Keep the newest state of a unit in the read model."""
+    async with deps.uow() as work:
+        if await work.already_applied(consumer=CONSUMER, event=event):
+            return
+        await _apply_unit_state(work.session, data.unit)
+        await work.commit()
+
+
+async def _apply_unit_state(session: AsyncSession, state: UnitState) -> None:
+    """Apply a unit's state only when it is newer than what the read model holds."""
+    unit = await session.get(UnitView, state.unit_id)
+    if unit is not None and unit.version >= state.version:
+        return
+    unit = unit or UnitView(unit_id=state.unit_id, version=0, **_unit_fields(state))
+    for name, value in _unit_fields(state).items():
+        setattr(unit, name, value)
+    unit.version = state.version
+    session.add(unit)
+
+
+def _unit_fields(state: UnitState) -> dict[str, object]:
+    return {
+        "force": state.force,
+        "region": state.region,
+        "capability": state.capability.value,
+        "base_lat": state.base.lat,
+        "base_lon": state.base.lon,
+        "readiness_minutes": state.readiness_minutes,
+        "available_from": state.available_from,
+        "available_until": state.available_until,
+        "status": state.status,
+        "committed_to": state.committed_to,
+    }
+
+
+async def on_units_committed(event: CloudEvent, data: UnitsCommitted, *, deps: Deps) -> None:
+    """The tasking is committed: record the units' new state and the request as mobilised."""
+    async with deps.uow() as work:
+        if await work.already_applied(consumer=CONSUMER, event=event):
+            return
+        for state in data.units:
+            await _apply_unit_state(work.session, state)
+        request = await work.session.get(RequestView, data.request_id)
+        if request is not None:
+            request.state = RequestState.MOBILISED
+            work.session.add(request)
+        await work.commit()
+
+
+async def on_commit_rejected(event: CloudEvent, data: CommitRejected, *, deps: Deps) -> None:
+    """Saga step: the approved tasking could not be committed, so supersede it and re-plan without those units."""
+    async with deps.uow() as work:
+        if await work.already_applied(consumer=CONSUMER, event=event):
+            return
+        proposal = await work.session.get(Proposal, data.proposal_id, with_for_update=True)
+        request = await work.session.get(RequestView, data.request_id)
+        if proposal is None or request is None or proposal.status != ProposalStatus.APPROVED:
+            await work.commit()
+            return
+        proposal.status = ProposalStatus.SUPERSEDED
+        work.session.add(proposal)
+        await work.session.flush()
+        failed = frozenset(failure.unit_id for failure in data.failures)
+        replacement = await _propose(work, request, cause=event, travel=deps.travel, exclude=failed)
+        proposal.superseded_by = replacement.id if replacement else None
+        reason = "commit rejected: " + "; ".join(f"{f.unit_id} {f.reason}" for f in data.failures)
+        superseded = ProposalSuperseded(
+            request_id=data.request_id, proposal_id=proposal.id, superseded_by=proposal.superseded_by, reason=reason
+        )
+        work.publish(follow_up(superseded, source=SOURCE, cause=event), superseded)
+        await work.commit()
+
+
+async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: Deps) -> Proposal:
+    """A coordinator approves a pending proposal: tasking.approved asks availability to commit the units."""
+    async with deps.uow() as work:
+        proposal, request = await _pending(work.session, proposal_id)
+        if not proposal.allocations:
+            raise Conflict("the proposal allocates no unit; there is nothing to approve")
+        _decide(proposal, ProposalStatus.APPROVED, principal, reason)
+        request.state = RequestState.APPROVED
+        work.session.add_all([proposal, request])
+        approved = TaskingApproved(
+            request_id=request.request_id,
+            proposal_id=proposal.id,
+            requesting_force=request.requesting_force,
+            requesting_region=request.requesting_region,
+            start=request.required_by,
+            end=request.end,
+            allocations=[Allocation.model_validate(a) for a in proposal.allocations],
+            approved_by=principal.sub,
+            reason=reason,
+        )
+        work.publish(new_event(approved, source=SOURCE), approved)
+        await work.commit()
+        return proposal
+
+
+async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: Deps) -> Proposal:
+    """A coordinator rejects a pending proposal, with a reason."""
+    async with deps.uow() as work:
+        proposal, request = await _pending(work.session, proposal_id)
+        _decide(proposal, ProposalStatus.REJECTED, principal, reason)
+        request.state = RequestState.REJECTED
+        work.session.add_all([proposal, request])
+        rejected = TaskingRejected(
+            request_id=request.request_id, proposal_id=proposal.id, rejected_by=principal.sub, reason=reason
+        )
+        work.publish(new_event(rejected, source=SOURCE), rejected)
+        await work.commit()
+        return proposal
+
+
+async def _pending(session: AsyncSession, proposal_id: str) -> tuple[Proposal, RequestView]:
+    proposal = await session.get(Proposal, proposal_id, with_for_update=True)
+    if proposal is None:
+        raise NotFound(f"no proposal {proposal_id}")
+    check_decidable(ProposalStatus(proposal.status))
+    request = await session.get(RequestView, proposal.request_id)
+    if request is None:
+        raise NotFound(f"proposal {proposal_id} names unknown request {proposal.request_id}")
+    return proposal, request
+
+
+def _decide(proposal: Proposal, status: ProposalStatus, principal: Principal, reason: str) -> None:
+    proposal.status = status
+    proposal.decided_by = principal.sub
+    proposal.decided_at = utcnow()
+    proposal.decision_reason = reason
+
+
+async def get_proposal(proposal_id: str, *, sessions: SessionFactory) -> Proposal:
+    async with sessions() as session:
+        proposal = await session.get(Proposal, proposal_id)
+        if proposal is None:
+            raise NotFound(f"no proposal {proposal_id}")
+        return proposal
+
+
+async def list_proposals(
+    *, sessions: SessionFactory, request_id: str | None, status: ProposalStatus | None
+) -> list[Proposal]:
+    query = select(Proposal).order_by(col(Proposal.created_at), col(Proposal.id))
+    if request_id:
+        query = query.where(Proposal.request_id == request_id)
+    if status:
+        query = query.where(Proposal.status == status)
+    async with sessions() as session:
+        return list((await session.exec(query)).all())
+
+
+def shortfalls(proposal: Proposal) -> list[Shortfall]:
+    return [Shortfall.model_validate(item) for item in proposal.unfilled]

@@ -1,0 +1,70 @@
+"""Tables of the tasking service: its read model of requests and units, and its proposals."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Text
+from sqlmodel import Field, SQLModel
+
+from services.tasking.domain import RequestState
+from shared.db import UTCDateTime
+from shared.events import ProposalStatus, UnitStatus
+from shared.messaging import utcnow
+
+
+class RequestView(SQLModel, table=True):
+    """A submitted request, as tasking learnt it from request.submitted."""
+
+    __tablename__ = "tasking_request"
+
+    request_id: str = Field(primary_key=True, max_length=36)
+    requesting_force: str = Field(max_length=64)
+    requesting_region: str = Field(max_length=64)
+    priority: str = Field(max_length=2)
+    location_lat: float
+    location_lon: float
+    required_by: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    needs: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    state: RequestState = Field(default=RequestState.OPEN, sa_type=String(20))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UnitView(SQLModel, table=True):
+    """A unit's newest known state, from the availability events (event-carried state transfer)."""
+
+    __tablename__ = "tasking_unit"
+
+    unit_id: str = Field(primary_key=True, max_length=64)
+    force: str = Field(index=True, max_length=64)
+    region: str = Field(max_length=64)
+    capability: str = Field(index=True, max_length=20)
+    base_lat: float
+    base_lon: float
+    readiness_minutes: int
+    available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: UnitStatus = Field(sa_type=String(20))
+    committed_to: str | None = Field(default=None, max_length=36)
+    version: int
+
+
+class Proposal(SQLModel, table=True):
+    """Units proposed for a request, waiting for (or having had) a coordinator's decision."""
+
+    __tablename__ = "proposal"
+
+    id: str = Field(primary_key=True, max_length=36)
+    request_id: str = Field(index=True, max_length=36)
+    status: ProposalStatus = Field(default=ProposalStatus.PENDING, sa_type=String(20), index=True)
+    allocations: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    unfilled: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    planner: str = Field(max_length=50)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    superseded_by: str | None = Field(default=None, max_length=36)
+
+
+OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal"})
