@@ -13,7 +13,6 @@ from shared.settings import CommonSettings
 app = typer.Typer(help="Police mutual aid coordination platform.", no_args_is_help=True, add_completion=False)
 
 
-
 @app.command()
 def broker(port: Annotated[int, typer.Option(help="Port to listen on")] = 9092) -> None:
     """Run the embedded Kafka-compatible broker (Tansu, memory storage) until Ctrl-C."""

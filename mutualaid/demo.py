@@ -37,9 +37,7 @@ def demo_declarations(now: datetime | None = None) -> dict[str, dict[str, object
 
 
 async def declare_demo_units(availability_url: str) -> int:
-    token = issue_token(
-        CommonSettings().jwt_secret.get_secret_value(), sub="demo-loader", role=Role.INTEGRATION
-    )
+    token = issue_token(CommonSettings().jwt_secret.get_secret_value(), sub="demo-loader", role=Role.INTEGRATION)
     headers = {"Authorization": f"Bearer {token}"}
     declarations = demo_declarations()
     async with httpx.AsyncClient(base_url=availability_url, headers=headers, timeout=10) as client:

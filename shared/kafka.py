@@ -1,6 +1,7 @@
 """The Kafka adapter on aiokafka: topic set-up, the outbox relay and the event consumer loop."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -8,8 +9,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel import col, select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent, parse
@@ -90,10 +92,8 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.outbox_poll_interval_s)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def stop(self) -> None:
@@ -122,8 +122,8 @@ class OutboxRelay:
             rows = (
                 await session.exec(
                     select(OutboxMessage)
-                    .where(OutboxMessage.sent_at.is_(None))  # type: ignore[union-attr]
-                    .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                    .where(col(OutboxMessage.sent_at).is_(None))
+                    .order_by(col(OutboxMessage.id))
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
                 )
@@ -138,11 +138,11 @@ class OutboxRelay:
                     key=row.key.encode(),
                     headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode())],
                 )
-                for (row,) in rows
+                for row in rows
             ]
             await asyncio.gather(*acks)
-            ids = [row.id for (row,) in rows]
-            await session.exec(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=utcnow()))  # type: ignore[union-attr]
+            ids = [row.id for row in rows]
+            await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
             await session.commit()
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
@@ -259,7 +259,8 @@ class EventConsumer:
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         assert self._dlq is not None
         log.warning("dead-lettering %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason)
-        headers = list(record.headers or []) + [
+        headers = [
+            *(record.headers or ()),
             ("dlq-reason", reason.encode()),
             ("dlq-original-topic", record.topic.encode()),
             ("dlq-original-partition", str(record.partition).encode()),

@@ -44,7 +44,7 @@ def include_only(tables: frozenset[str]) -> Callable[..., bool]:
 def run_env(tables: frozenset[str]) -> None:
     """Body of every service's migrations/env.py (online mode over the async engine)."""
     url = context.config.get_main_option("sqlalchemy.url")
-    options = {
+    options: dict[str, Any] = {
         "target_metadata": SQLModel.metadata,
         "include_object": include_only(tables | MESSAGING_TABLES),
         "render_as_batch": True,

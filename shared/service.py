@@ -5,10 +5,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-
-from aiokafka.errors import KafkaError
 from typing import Annotated, Any
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -97,9 +96,7 @@ class ServiceRuntime:
         }
 
 
-def build_app(
-    runtime: ServiceRuntime, *, title: str, description: str, routers: list[APIRouter]
-) -> FastAPI:
+def build_app(runtime: ServiceRuntime, *, title: str, description: str, routers: list[APIRouter]) -> FastAPI:
     """A service's FastAPI app: its routes, problem+json errors, health, readiness and metrics."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=runtime.lifespan)
     app.state.runtime = runtime

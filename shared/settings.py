@@ -13,9 +13,7 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    environment: Literal["development", "test", "production"] = Field(
-        "development", validation_alias="MUTUALAID_ENV"
-    )
+    environment: Literal["development", "test", "production"] = Field("development", validation_alias="MUTUALAID_ENV")
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     kafka_topic_partitions: int = Field(3, ge=1, validation_alias="KAFKA_TOPIC_PARTITIONS")
     kafka_session_timeout_ms: int = Field(6000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")

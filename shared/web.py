@@ -33,9 +33,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(_: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
-        errors = [
-            {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]} for item in error.errors()
-        ]
+        errors = [{"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]} for item in error.errors()]
         first = errors[0] if errors else {"loc": [], "msg": "invalid"}
         where = ".".join(str(part) for part in first["loc"])
         return problem(422, "invalid-input", "Invalid input", f"{where}: {first['msg']}", errors=errors)

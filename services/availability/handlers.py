@@ -1,6 +1,7 @@
 """One function per command or event; each owns its transaction."""
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -31,9 +32,7 @@ UowFactory = Callable[[], UnitOfWork]
 DECLARED_FIELDS = ("force", "capability", "readiness_minutes", "available_from", "available_until")
 
 
-async def declare_unit(
-    unit_id: str, body: UnitDeclare, *, principal: Principal, uow: UowFactory
-) -> tuple[Unit, bool]:
+async def declare_unit(unit_id: str, body: UnitDeclare, *, principal: Principal, uow: UowFactory) -> tuple[Unit, bool]:
     """Declare a unit or update its declaration; returns (unit, created). Emits its full state."""
     if not principal.acts_for_force(body.force):
         raise Forbidden(f"a resource manager of {principal.force} cannot declare units of {body.force}")
@@ -63,7 +62,7 @@ async def declare_unit(
         return unit, created
 
 
-def _declared(body: UnitDeclare) -> dict[str, object]:
+def _declared(body: UnitDeclare) -> dict[str, Any]:
     return {
         **{field: getattr(body, field) for field in DECLARED_FIELDS},
         "capability": body.capability.value,

@@ -6,13 +6,14 @@ from services.requests import handlers
 from services.requests.domain import OUTCOMES
 from shared.cloudevents import registered
 from shared.events import AVAILABILITY_TOPIC, TASKING_TOPIC
+from shared.kafka import Handler
 from shared.service import ServiceRuntime
 
 
 def register_consumers(runtime: ServiceRuntime) -> None:
     """Every outcome event moves the request on and lands on its timeline."""
     outcome = partial(handlers.record_outcome, uow=runtime.uow)
-    handled = {
+    handled: dict[str, Handler] = {
         full_type: outcome for full_type, model in registered().items() if model.event_type in OUTCOMES
     }
     runtime.consume(topics=[TASKING_TOPIC, AVAILABILITY_TOPIC], handlers=handled)

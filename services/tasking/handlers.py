@@ -1,6 +1,7 @@
 """One function per command or event; each owns its transaction."""
 
 import uuid
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,7 +84,12 @@ async def on_request_submitted(event: CloudEvent, data: RequestSubmitted, *, dep
 
 
 async def _propose(
-    work: UnitOfWork, request: RequestView, *, cause: CloudEvent, travel: TravelModel, exclude: frozenset[str] = frozenset()
+    work: UnitOfWork,
+    request: RequestView,
+    *,
+    cause: CloudEvent,
+    travel: TravelModel,
+    exclude: frozenset[str] = frozenset(),
 ) -> Proposal | None:
     """Plan the request against the read model; publish proposal.created, or request.unfilled if nothing fits."""
     held = await _held_units(work.session) | exclude
@@ -177,7 +183,7 @@ async def _apply_unit_state(session: AsyncSession, state: UnitState) -> None:
     session.add(unit)
 
 
-def _unit_fields(state: UnitState) -> dict[str, object]:
+def _unit_fields(state: UnitState) -> dict[str, Any]:
     return {
         "force": state.force,
         "region": state.region,
