@@ -1,10 +1,11 @@
 """Async database helpers for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, TypeDecorator, event, text
+from sqlalchemy import Column, DateTime, Enum, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +31,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(enum: type[StrEnum], *, index: bool = False) -> "Column[str]":
+    """A StrEnum stored as plain text (no database enum type), so new members need no migration."""
+    return Column(
+        Enum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members]),
+        nullable=False,
+        index=index,
+    )
 
 
 def is_sqlite(url: str) -> bool:

@@ -45,9 +45,9 @@ async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitio
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(topic, partitions or settings.kafka_topic_partitions, 1)
+            NewTopic(settings.namespaced(topic), partitions or settings.kafka_topic_partitions, 1)
             for topic in topics
-            if topic not in existing
+            if settings.namespaced(topic) not in existing
         ]
         if wanted:
             response = await admin.create_topics(wanted)
@@ -133,7 +133,7 @@ class OutboxRelay:
                 return 0
             acks = [
                 await self._producer.send(
-                    row.topic,
+                    self._settings.namespaced(row.topic),
                     value=row.payload.encode(),
                     key=row.key.encode(),
                     headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode())],
@@ -193,13 +193,14 @@ class EventConsumer:
         await self._dlq.start()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
-            group_id=self.group_id,
+            group_id=self._settings.namespaced(self.group_id),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
         )
-        self._consumer.subscribe(self._topics, listener=_AssignmentListener(self.assigned))
+        topics = [self._settings.namespaced(topic) for topic in self._topics]
+        self._consumer.subscribe(topics, listener=_AssignmentListener(self.assigned))
         await self._consumer.start()
 
     async def stop(self) -> None:

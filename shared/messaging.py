@@ -57,7 +57,7 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.session.rollback()
+        # close() rolls back what was not committed but, unlike rollback(), leaves loaded objects readable.
         await self.session.close()
 
     def publish(self, event: CloudEvent, data: EventData) -> None:

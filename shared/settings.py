@@ -18,8 +18,18 @@ class CommonSettings(BaseSettings):
     kafka_topic_partitions: int = Field(3, ge=1, validation_alias="KAFKA_TOPIC_PARTITIONS")
     kafka_session_timeout_ms: int = Field(6000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
     kafka_heartbeat_interval_ms: int = Field(500, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    kafka_namespace: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        validation_alias="KAFKA_NAMESPACE",
+        description="Prefix for topic and consumer-group names, so environments can share a cluster",
+    )
     jwt_secret: SecretStr = Field(SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias="MUTUALAID_JWT_SECRET")
     outbox_poll_interval_s: float = Field(1.0, gt=0, validation_alias="MUTUALAID_OUTBOX_POLL_INTERVAL_S")
+
+    def namespaced(self, name: str) -> str:
+        """A topic or consumer-group name as it is on the broker, with this environment's namespace."""
+        return f"{self.kafka_namespace}{name}"
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> "CommonSettings":

@@ -2,12 +2,13 @@
 
 from datetime import datetime
 
-from sqlalchemy import Column, String
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from shared.db import UTCDateTime
+from shared.db import UTCDateTime, enum_column
 from shared.events import UnitStatus
 from shared.messaging import utcnow
+from shared.vocabulary import Capability
 
 
 class Unit(SQLModel, table=True):
@@ -18,14 +19,14 @@ class Unit(SQLModel, table=True):
     unit_id: str = Field(primary_key=True, max_length=64)
     force: str = Field(index=True, max_length=64)
     region: str = Field(max_length=64)
-    capability: str = Field(index=True, max_length=20)
+    capability: Capability = Field(sa_column=enum_column(Capability, index=True))
     base_lat: float
     base_lon: float
     base_description: str = Field(default="", max_length=200)
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_type=String(20), index=True)
+    status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus, index=True))
     committed_to: str | None = Field(default=None, max_length=36)
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -89,7 +89,7 @@ def _new_request(command: RequestCreate, principal: Principal) -> MutualAidReque
         requesting_force=command.requesting_force,
         requesting_region=region_of(command.requesting_force),
         operation=command.operation,
-        priority=command.priority.value,
+        priority=command.priority,
         location_lat=command.location.lat,
         location_lon=command.location.lon,
         location_description=command.location.description,

@@ -3,12 +3,13 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from services.requests.domain import RequestStatus
-from shared.db import UTCDateTime
+from shared.db import UTCDateTime, enum_column
 from shared.messaging import utcnow
+from shared.vocabulary import Priority
 
 
 class MutualAidRequest(SQLModel, table=True):
@@ -18,7 +19,7 @@ class MutualAidRequest(SQLModel, table=True):
     requesting_force: str = Field(index=True, max_length=64)
     requesting_region: str = Field(max_length=64)
     operation: str = Field(max_length=200)
-    priority: str = Field(max_length=2)
+    priority: Priority = Field(sa_column=enum_column(Priority))
     location_lat: float
     location_lon: float
     location_description: str = Field(default="", max_length=200)
@@ -26,7 +27,7 @@ class MutualAidRequest(SQLModel, table=True):
     end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     needs: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     notes: str = Field(default="", sa_column=Column(Text, nullable=False))
-    status: RequestStatus = Field(default=RequestStatus.SUBMITTED, sa_type=String(20), index=True)
+    status: RequestStatus = Field(default=RequestStatus.SUBMITTED, sa_column=enum_column(RequestStatus, index=True))
     version: int = 1
     submitted_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -39,7 +40,7 @@ class TimelineEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: str = Field(foreign_key="request.id", index=True, max_length=36)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    status: RequestStatus = Field(sa_type=String(20))
+    status: RequestStatus = Field(sa_column=enum_column(RequestStatus))
     event_type: str = Field(max_length=100)
     event_id: str = Field(max_length=64)
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -1,9 +1,9 @@
 """One function per command or event; each owns its transaction."""
 
 import uuid
-from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -69,7 +69,7 @@ async def on_request_submitted(event: CloudEvent, data: RequestSubmitted, *, dep
             request_id=data.request_id,
             requesting_force=data.requesting_force,
             requesting_region=data.requesting_region,
-            priority=data.priority.value,
+            priority=data.priority,
             location_lat=data.location.lat,
             location_lon=data.location.lon,
             required_by=data.required_by,

@@ -3,13 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from services.tasking.domain import RequestState
-from shared.db import UTCDateTime
+from shared.db import UTCDateTime, enum_column
 from shared.events import ProposalStatus, UnitStatus
 from shared.messaging import utcnow
+from shared.vocabulary import Capability, Priority
 
 
 class RequestView(SQLModel, table=True):
@@ -20,13 +21,13 @@ class RequestView(SQLModel, table=True):
     request_id: str = Field(primary_key=True, max_length=36)
     requesting_force: str = Field(max_length=64)
     requesting_region: str = Field(max_length=64)
-    priority: str = Field(max_length=2)
+    priority: Priority = Field(sa_column=enum_column(Priority))
     location_lat: float
     location_lon: float
     required_by: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     needs: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
-    state: RequestState = Field(default=RequestState.OPEN, sa_type=String(20))
+    state: RequestState = Field(default=RequestState.OPEN, sa_column=enum_column(RequestState))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -38,13 +39,13 @@ class UnitView(SQLModel, table=True):
     unit_id: str = Field(primary_key=True, max_length=64)
     force: str = Field(index=True, max_length=64)
     region: str = Field(max_length=64)
-    capability: str = Field(index=True, max_length=20)
+    capability: Capability = Field(sa_column=enum_column(Capability, index=True))
     base_lat: float
     base_lon: float
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    status: UnitStatus = Field(sa_type=String(20))
+    status: UnitStatus = Field(sa_column=enum_column(UnitStatus))
     committed_to: str | None = Field(default=None, max_length=36)
     version: int
 
@@ -56,7 +57,7 @@ class Proposal(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     request_id: str = Field(index=True, max_length=36)
-    status: ProposalStatus = Field(default=ProposalStatus.PENDING, sa_type=String(20), index=True)
+    status: ProposalStatus = Field(default=ProposalStatus.PENDING, sa_column=enum_column(ProposalStatus, index=True))
     allocations: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     unfilled: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     planner: str = Field(max_length=50)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 04:54:02.534359
+Create Date: 2026-11-26 04:58:28.393079
 """
 
 from collections.abc import Sequence
@@ -51,14 +51,24 @@ def upgrade() -> None:
         sa.Column("unit_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("force", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("region", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("capability", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column(
+            "capability",
+            sa.Enum("PSU", "CTSFO", "AFO", "CBRN_T1", "CBRN_T2", name="capability", native_enum=False, length=32),
+            nullable=False,
+        ),
         sa.Column("base_lat", sa.Float(), nullable=False),
         sa.Column("base_lon", sa.Float(), nullable=False),
         sa.Column("base_description", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("readiness_minutes", sa.Integer(), nullable=False),
         sa.Column("available_from", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("available_until", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "AVAILABLE", "COMMITTED", "UNAVAILABLE", "WITHDRAWN", name="unitstatus", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
         sa.Column("committed_to", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 04:53:08.392194
+Create Date: 2026-11-26 04:58:27.154937
 """
 
 from collections.abc import Sequence
@@ -61,7 +61,7 @@ def upgrade() -> None:
         sa.Column("requesting_force", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("requesting_region", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("operation", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("priority", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("priority", sa.Enum("P1", "P2", "P3", name="priority", native_enum=False, length=32), nullable=False),
         sa.Column("location_lat", sa.Float(), nullable=False),
         sa.Column("location_lon", sa.Float(), nullable=False),
         sa.Column("location_description", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -69,7 +69,22 @@ def upgrade() -> None:
         sa.Column("end", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("needs", sa.JSON(), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "SUBMITTED",
+                "MATCHING",
+                "PROPOSED",
+                "APPROVED",
+                "MOBILISED",
+                "REJECTED",
+                "UNFILLED",
+                name="requeststatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("submitted_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
@@ -85,7 +100,22 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("request_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "SUBMITTED",
+                "MATCHING",
+                "PROPOSED",
+                "APPROVED",
+                "MOBILISED",
+                "REJECTED",
+                "UNFILLED",
+                name="requeststatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
         sa.Column("event_type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 04:55:04.872439
+Create Date: 2026-11-26 04:58:29.605316
 """
 
 from collections.abc import Sequence
@@ -50,7 +50,13 @@ def upgrade() -> None:
         "proposal",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("request_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "PENDING", "APPROVED", "REJECTED", "SUPERSEDED", name="proposalstatus", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
         sa.Column("allocations", sa.JSON(), nullable=False),
         sa.Column("unfilled", sa.JSON(), nullable=False),
         sa.Column("planner", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
@@ -70,13 +76,27 @@ def upgrade() -> None:
         sa.Column("request_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("requesting_force", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("requesting_region", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("priority", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("priority", sa.Enum("P1", "P2", "P3", name="priority", native_enum=False, length=32), nullable=False),
         sa.Column("location_lat", sa.Float(), nullable=False),
         sa.Column("location_lon", sa.Float(), nullable=False),
         sa.Column("required_by", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("end", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("needs", sa.JSON(), nullable=False),
-        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "OPEN",
+                "PROPOSED",
+                "APPROVED",
+                "MOBILISED",
+                "REJECTED",
+                "UNFILLED",
+                name="requeststate",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
         sa.Column("received_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("request_id"),
     )
@@ -85,13 +105,23 @@ def upgrade() -> None:
         sa.Column("unit_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("force", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("region", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("capability", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column(
+            "capability",
+            sa.Enum("PSU", "CTSFO", "AFO", "CBRN_T1", "CBRN_T2", name="capability", native_enum=False, length=32),
+            nullable=False,
+        ),
         sa.Column("base_lat", sa.Float(), nullable=False),
         sa.Column("base_lon", sa.Float(), nullable=False),
         sa.Column("readiness_minutes", sa.Integer(), nullable=False),
         sa.Column("available_from", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("available_until", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "AVAILABLE", "COMMITTED", "UNAVAILABLE", "WITHDRAWN", name="unitstatus", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
         sa.Column("committed_to", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("unit_id"),

@@ -1,0 +1,40 @@
+"""Fixtures shared by every test: a real broker, real databases, and services running in-process."""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.settings import CommonSettings
+from tests.support.infra import fresh_postgres_database, kafka_bootstrap_servers, postgres_server_url
+
+
+@pytest.fixture(scope="session")
+def kafka_servers() -> Iterator[str]:
+    """One Kafka-protocol broker for the session; tests keep apart through their own namespace."""
+    with kafka_bootstrap_servers() as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    with postgres_server_url() as url:
+        yield url
+
+
+@pytest.fixture
+def kafka(kafka_servers: str) -> CommonSettings:
+    """Kafka settings with a namespace of this test's own: its topics and groups are fresh."""
+    return CommonSettings(kafka_bootstrap_servers=kafka_servers, kafka_namespace=f"t{uuid.uuid4().hex[:10]}.")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A new, empty database of each kind: the integration tests run on both."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    async with fresh_postgres_database(server) as url:
+        yield url

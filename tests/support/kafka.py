@@ -1,0 +1,97 @@
+"""Test-side Kafka: read what a service published, and deliver events (or junk) to it."""
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, encode
+from shared.settings import CommonSettings
+
+
+class TopicProbe:
+    """Reads a topic from the beginning and waits for records that match."""
+
+    def __init__(self, settings: CommonSettings, topic: str) -> None:
+        self.topic = settings.namespaced(topic)
+        self._consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+        )
+        self.records: list[ConsumerRecord] = []
+
+    async def __aenter__(self) -> "TopicProbe":
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._consumer.stop()
+
+    async def wait_for(self, match: Callable[[ConsumerRecord], bool], *, timeout: float = 20.0) -> ConsumerRecord:
+        """The first record (already seen or new) that matches, or TimeoutError."""
+        seen = 0
+        async with asyncio.timeout(timeout):
+            while True:
+                for record in self.records[seen:]:
+                    if match(record):
+                        return record
+                seen = len(self.records)
+                batch = await self._consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    self.records.extend(records)
+
+    async def event(self, event_type: str, *, timeout: float = 20.0, **data: Any) -> dict[str, Any]:
+        """The first CloudEvent of a short type whose data has the given values."""
+
+        def match(record: ConsumerRecord) -> bool:
+            try:
+                event = json.loads(record.value)
+            except (TypeError, ValueError):
+                return False
+            return bool(
+                event.get("type", "").endswith(f".{event_type}.v1")
+                and all(event["data"].get(key) == value for key, value in data.items())
+            )
+
+        record = await self.wait_for(match, timeout=timeout)
+        parsed: dict[str, Any] = json.loads(record.value)
+        return parsed
+
+    async def drain(self, *, seconds: float = 1.0) -> None:
+        """Read everything that arrives within a short time."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                self.records.extend(records)
+
+
+class Publisher:
+    """Delivers events (or raw bytes) to a topic as another service would."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self._settings = settings
+        self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=False)
+
+    async def __aenter__(self) -> "Publisher":
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._producer.stop()
+
+    async def event(self, event: CloudEvent, data: EventData) -> None:
+        await self.raw(data.topic, encode(event), key=data.subject())
+
+    async def raw(self, topic: str, value: bytes, *, key: str = "k") -> None:
+        await self._producer.send_and_wait(
+            self._settings.namespaced(topic),
+            value=value,
+            key=key.encode(),
+            headers=[("content-type", CONTENT_TYPE.encode())],
+        )
