@@ -40,7 +40,7 @@ def auth(role: Role, force: str | None = None) -> dict[str, str]:
 
 
 def epoch(value: str) -> float:
-    """An RFC 3339 timestamp as epoch seconds."""
+    """An RFC 3339 timestamp as epoch seconds (comparable with time.time() on this machine)."""
     return datetime.fromisoformat(value).timestamp()
 
 
@@ -50,112 +50,92 @@ def line(label: str, seconds: list[float]) -> str:
     if len(ms) < 2:
         return f"{label:<30} n={len(ms)}  (too few samples)"
     q = statistics.quantiles(ms, n=100, method="inclusive")
-    return (
-        f"{label:<30} n={len(ms):<4} p50={q[49]:7.1f} ms  p90={q[89]:7.1f} ms  "
-        f"p99={q[98]:7.1f} ms  max={ms[-1]:7.1f} ms"
-    )
+    figures = "  ".join(f"{name}={value:6.1f} ms" for name, value in (("p50", q[49]), ("p90", q[89]), ("p99", q[98])))
+    return f"{label:<30} n={len(ms):<4} {figures}  max={ms[-1]:6.1f} ms"
 
 
 def unit_bodies(per_force: int) -> dict[str, dict[str, Any]]:
     """PSUs of every force but the requesting one, at their HQs, available from yesterday for 30 days."""
     start = datetime.now(UTC) - timedelta(days=1)
+    window = {"available_from": start.isoformat(), "available_until": (start + timedelta(days=30)).isoformat()}
     return {
         f"{force.code}-psu-{number}": {
-            "force": force.code,
-            "capability": "PSU",
-            "base": {"lat": force.hq_lat, "lon": force.hq_lon, "description": force.hq_town[:200]},
-            "readiness_minutes": 30 + 15 * (number % 4),
-            "available_from": start.isoformat(),
-            "available_until": (start + timedelta(days=30)).isoformat(),
+            "force": force.code, "capability": "PSU", "readiness_minutes": 30 + 15 * (number % 4),
+            "base": {"lat": force.hq_lat, "lon": force.hq_lon, "description": force.hq_town[:200]}, **window,
         }
-        for force in forces().values()
-        if force.code != REQUESTING_FORCE
+        for force in forces().values() if force.code != REQUESTING_FORCE
         for number in range(1, per_force + 1)
-    }
+    }  # fmt: skip
 
 
 def request_body(number: int) -> dict[str, Any]:
     """A one-PSU request of the West Midlands, two days from now for a day."""
     start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     return {
-        "requesting_force": REQUESTING_FORCE,
-        "operation": f"Bench {number}",
-        "priority": "P2",
+        "requesting_force": REQUESTING_FORCE, "operation": f"Bench {number}", "priority": "P2",
         "location": {"lat": 52.509, "lon": -1.885, "description": "Villa Park"},
         "required_by": start.isoformat().replace("+00:00", "Z"),
         "end": (start + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
         "needs": [{"capability": "PSU", "quantity": 1}],
-    }
+    }  # fmt: skip
 
 
 async def wait_tasking_has_units(bootstrap: str, count: int, timeout: float = 60.0) -> None:
-    """Wait until the tasking group has committed offsets past every declaration on the availability topic."""
+    """Wait until the tasking group's committed offsets on the availability topic cover every declaration."""
     partitions = [TopicPartition(AVAILABILITY_TOPIC, p) for p in range(CommonSettings().kafka_topic_partitions)]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            offsets = await admin.list_consumer_group_offsets("mutualaid.tasking", partitions=partitions)
-            applied = sum(max(offset.offset, 0) for offset in offsets.values())
-            if applied >= count:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"tasking applied {applied} of {count} unit declarations in {timeout}s")
-            await asyncio.sleep(0.2)
+        async with asyncio.timeout(timeout):
+            while True:  # the topic is fresh: it holds exactly one unit.declared per unit
+                offsets = await admin.list_consumer_group_offsets("mutualaid.tasking", partitions=partitions)
+                if sum(max(offset.offset, 0) for offset in offsets.values()) >= count:
+                    return
+                await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
 
-class Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Sets an event once the group has assigned partitions to the consumer."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Nothing to do: the bench consumer commits no offsets."""
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Wake start()."""
-        self.event.set()
-
-
-class ProposalWatcher:
-    """Consumes the tasking topic and notes when each request's proposal.created arrives."""
+class ProposalWatcher(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Consumes the tasking topic in a fresh group and notes when each request's proposal.created arrives."""
 
     def __init__(self, bootstrap: str) -> None:
         self.seen: dict[str, tuple[float, float]] = {}  # request id -> (consumed at, event time), epoch seconds
+        self._assigned, self._arrived = asyncio.Event(), asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._arrived, self._assigned = asyncio.Event(), Assigned()
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4()}",
-            auto_offset_reset="latest", enable_auto_commit=False,
-            session_timeout_ms=6000, heartbeat_interval_ms=500, fetch_max_wait_ms=10,
+            bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4()}", auto_offset_reset="latest",
+            enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=500, fetch_max_wait_ms=10,
         )  # fmt: skip
 
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Nothing to do: the watcher commits no offsets."""
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Let start() go on."""
+        self._assigned.set()
+
     async def start(self) -> None:
-        """Join the group and resolve every position, so nothing published afterwards is missed."""
-        self._consumer.subscribe([TASKING_TOPIC], listener=self._assigned)
+        """Join the group and resolve every position, so that nothing published afterwards is missed."""
+        self._consumer.subscribe([TASKING_TOPIC], listener=self)
         await self._consumer.start()
-        await asyncio.wait_for(self._assigned.event.wait(), 30)
+        await asyncio.wait_for(self._assigned.wait(), 30)
         for partition in self._consumer.assignment():
             await self._consumer.position(partition)
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        """Note the wall-clock time each proposal.created is consumed."""
+        """Note the wall-clock time at which each proposal.created is consumed."""
         while True:
             batches = await self._consumer.getmany(timeout_ms=1000)
             now = time.time()
-            for record in (record for records in batches.values() for record in records):
-                event = json.loads(record.value)
+            for event in (json.loads(record.value) for records in batches.values() for record in records):
                 if event.get("type") == PROPOSAL_CREATED:
                     self.seen.setdefault(event["data"]["request_id"], (now, epoch(event["time"])))
                     self._arrived.set()
 
     async def wait_for(self, ids: list[str], timeout: float = 60.0) -> None:
-        """Wait until every id was proposed, or the timeout passes (missing ones show in the count)."""
+        """Wait until every id was proposed, or the timeout passes (the missing show in the counts)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 while any(rid not in self.seen for rid in ids):
@@ -174,17 +154,14 @@ async def submit(client: httpx.AsyncClient, number: int) -> Submitted:
     """POST one request; returns its id, the time just before sending and the POST's duration."""
     body = request_body(number)
     sent = time.time()
-    response = await client.post("/v1/requests", json=body)
-    elapsed = time.time() - sent
-    response.raise_for_status()
-    return str(response.json()["id"]), sent, elapsed
+    response = (await client.post("/v1/requests", json=body)).raise_for_status()
+    return str(response.json()["id"]), sent, time.time() - sent
 
 
 async def submit_at_rate(client: httpx.AsyncClient, count: int, rate: float) -> list[Submitted]:
     """Start one POST every 1/rate seconds against the loop clock, never waiting for earlier answers."""
     loop = asyncio.get_running_loop()
-    begin = loop.time()
-    tasks = []
+    begin, tasks = loop.time(), []
     for number in range(count):
         await asyncio.sleep(max(0.0, begin + number / rate - loop.time()))
         tasks.append(asyncio.create_task(submit(client, number)))
@@ -195,13 +172,11 @@ async def confirm(client: httpx.AsyncClient, ids: list[str], timeout: float = 30
     """GET every request until all reached PROPOSED or beyond, or the timeout passes; returns the details."""
     details: dict[str, dict[str, Any]] = {}
     pending, deadline = list(ids), time.monotonic() + timeout
-    while pending:
+    while pending and time.monotonic() < deadline:
         for rid in pending:
             details[rid] = (await client.get(f"/v1/requests/{rid}")).raise_for_status().json()
         pending = [rid for rid in pending if details[rid]["status"] not in REACHED]
-        if not pending or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2 if pending else 0)
     return details
 
 
@@ -234,24 +209,24 @@ async def broker_round_trip(bootstrap: str, count: int = 200) -> tuple[list[floa
         await admin.close()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=0)
-    await consumer.start()
-    await producer.start()
+    round_trips, acks = [], []
 
-    async def receive() -> float:
+    async def received() -> float:
         await consumer.getone()
         return time.perf_counter()
 
-    round_trips, acks = [], []
     try:
+        await consumer.start()
+        await producer.start()
         consumer.assign([partition])
         await consumer.seek_to_end(partition)
         await consumer.position(partition)
         for number in range(count):
-            received = asyncio.create_task(receive())
+            arrival = asyncio.create_task(received())
             sent = time.perf_counter()
             await producer.send_and_wait(topic, str(number).encode())
             acks.append(time.perf_counter() - sent)
-            round_trips.append(await received - sent)
+            round_trips.append(await arrival - sent)
     finally:
         await producer.stop()
         await consumer.stop()
@@ -259,7 +234,7 @@ async def broker_round_trip(bootstrap: str, count: int = 200) -> tuple[list[floa
 
 
 async def bench(stack: Stack, requests: int, rate: float) -> None:
-    """Declare units, submit requests at a steady rate, confirm them, then time the bare broker."""
+    """Declare units, submit requests at a steady rate, confirm them, time the bare broker, print the figures."""
     assert stack.kafka_bootstrap_servers is not None
     bootstrap, began = stack.kafka_bootstrap_servers, time.monotonic()
     bodies = unit_bodies(per_force=math.ceil((requests + 10) / (len(forces()) - 1)))
@@ -267,13 +242,13 @@ async def bench(stack: Stack, requests: int, rate: float) -> None:
         for unit_id, body in bodies.items():
             (await client.put(f"/v1/units/{unit_id}", json=body)).raise_for_status()
     await wait_tasking_has_units(bootstrap, len(bodies))
-    print(f"declared {len(bodies)} PSUs; tasking applied them in {time.monotonic() - began:.1f}s", flush=True)
+    print(f"declared {len(bodies)} PSUs; tasking applied them all after {time.monotonic() - began:.1f}s", flush=True)
     watcher = ProposalWatcher(bootstrap)
-    await watcher.start()
     operator = auth(Role.OPERATOR, force=REQUESTING_FORCE)
     try:
+        await watcher.start()
         async with httpx.AsyncClient(base_url=stack.url("requests"), headers=operator, timeout=30) as client:
-            await watcher.wait_for([(await submit(client, 0))[0]])  # warm-up
+            await watcher.wait_for([(await submit(client, 0))[0]])  # warm-up, not counted
             began = time.monotonic()
             submitted = await submit_at_rate(client, requests, rate)
             print(f"submitted {requests} requests in {time.monotonic() - began:.1f}s", flush=True)
@@ -294,25 +269,27 @@ async def bench(stack: Stack, requests: int, rate: float) -> None:
     print(f"reached PROPOSED or beyond (GET): {reached}/{requests}; proposal events consumed: {len(seen)}/{requests}")
 
 
+async def run(requests: int, rate: float) -> None:
+    """Start the stack in a temporary directory, run the benchmark and always stop the stack."""
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mutualaid-bench-") as workdir:
+        stack = Stack(workdir=Path(workdir))
+        try:
+            await stack.start()
+            print(f"stack started in {time.monotonic() - began:.1f}s", flush=True)
+            await bench(stack, requests, rate)
+        finally:
+            await stack.stop()
+    print(f"total {time.monotonic() - began:.1f}s")
+
+
 def main() -> None:
-    """Parse the options, run the stack in a temporary directory and always stop it."""
+    """Parse the options and run."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200, help="requests to submit (default 200)")
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second (default 20)")
     args = parser.parse_args()
-
-    async def run() -> None:
-        with tempfile.TemporaryDirectory(prefix="mutualaid-bench-") as workdir:
-            stack, began = Stack(workdir=Path(workdir)), time.monotonic()
-            try:
-                await stack.start()
-                print(f"stack started in {time.monotonic() - began:.1f}s", flush=True)
-                await bench(stack, args.requests, args.rate)
-            finally:
-                await stack.stop()
-            print(f"total {time.monotonic() - began:.1f}s")
-
-    asyncio.run(run())
+    asyncio.run(run(args.requests, args.rate))
 
 
 if __name__ == "__main__":

@@ -47,9 +47,7 @@ async def list_units(
     status: UnitStatus | None = None,
 ) -> UnitList:
     """Declared units, optionally by force, capability and status."""
-    units = await handlers.list_units(
-        sessions=rt.sessions, force=force, capability=capability.value if capability else None, status=status
-    )
+    units = await handlers.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
     return UnitList(items=[to_public(unit) for unit in units])
 
 

@@ -23,6 +23,7 @@ from shared.events import (
 )
 from shared.forces import region_of
 from shared.messaging import UnitOfWork, utcnow
+from shared.vocabulary import Capability
 
 SOURCE = "/mutualaid/availability"
 CONSUMER = "availability"
@@ -65,7 +66,6 @@ async def declare_unit(unit_id: str, body: UnitDeclare, *, principal: Principal,
 def _declared(body: UnitDeclare) -> dict[str, Any]:
     return {
         **{field: getattr(body, field) for field in DECLARED_FIELDS},
-        "capability": body.capability.value,
         "region": region_of(body.force),
         "base_lat": body.base.lat,
         "base_lon": body.base.lon,
@@ -92,7 +92,7 @@ async def get_unit(unit_id: str, *, sessions: SessionFactory) -> Unit:
 
 
 async def list_units(
-    *, sessions: SessionFactory, force: str | None, capability: str | None, status: UnitStatus | None
+    *, sessions: SessionFactory, force: str | None, capability: Capability | None, status: UnitStatus | None
 ) -> list[Unit]:
     query = select(Unit).order_by(col(Unit.force), col(Unit.unit_id))
     if force:

@@ -187,7 +187,7 @@ def _unit_fields(state: UnitState) -> dict[str, Any]:
     return {
         "force": state.force,
         "region": state.region,
-        "capability": state.capability.value,
+        "capability": state.capability,
         "base_lat": state.base.lat,
         "base_lon": state.base.lon,
         "readiness_minutes": state.readiness_minutes,

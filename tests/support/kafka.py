@@ -45,8 +45,15 @@ class TopicProbe:
                 for records in batch.values():
                     self.records.extend(records)
 
-    async def event(self, event_type: str, *, timeout: float = 20.0, **data: Any) -> dict[str, Any]:
-        """The first CloudEvent of a short type whose data has the given values."""
+    async def event(
+        self,
+        event_type: str,
+        *,
+        timeout: float = 20.0,
+        where: Callable[[dict[str, Any]], bool] = lambda _: True,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """The first CloudEvent of a short type whose data has the given values (and passes `where`)."""
 
         def match(record: ConsumerRecord) -> bool:
             try:
@@ -56,6 +63,7 @@ class TopicProbe:
             return bool(
                 event.get("type", "").endswith(f".{event_type}.v1")
                 and all(event["data"].get(key) == value for key, value in data.items())
+                and where(event["data"])
             )
 
         record = await self.wait_for(match, timeout=timeout)
