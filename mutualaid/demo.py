@@ -1,5 +1,6 @@
 """Demo units for the West Midlands region, declared through the availability API like any integration."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -36,7 +37,8 @@ def demo_declarations(now: datetime | None = None) -> dict[str, dict[str, object
     return declarations
 
 
-async def declare_demo_units(availability_url: str) -> int:
+async def declare_demo_units(availability_url: str, *, tasking_url: str | None = None) -> int:
+    """Declare the demo units; with tasking_url, wait until the planner has seen them all."""
     token = issue_token(CommonSettings().jwt_secret.get_secret_value(), sub="demo-loader", role=Role.INTEGRATION)
     headers = {"Authorization": f"Bearer {token}"}
     declarations = demo_declarations()
@@ -44,4 +46,19 @@ async def declare_demo_units(availability_url: str) -> int:
         for unit_id, body in declarations.items():
             response = await client.put(f"/v1/units/{unit_id}", json=body)
             response.raise_for_status()
+    if tasking_url:
+        await wait_until_planner_knows(tasking_url, set(declarations), headers=headers)
     return len(declarations)
+
+
+async def wait_until_planner_knows(
+    tasking_url: str, unit_ids: set[str], *, headers: dict[str, str], timeout: float = 30.0
+) -> None:
+    """Unit events and requests travel on different topics: wait until tasking's read model has the units."""
+    async with httpx.AsyncClient(base_url=tasking_url, headers=headers, timeout=10) as client:
+        async with asyncio.timeout(timeout):
+            while True:
+                known = {unit["unit_id"] for unit in (await client.get("/v1/units")).json()["items"]}
+                if unit_ids <= known:
+                    return
+                await asyncio.sleep(0.05)

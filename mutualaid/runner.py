@@ -138,7 +138,7 @@ async def run_forever(*, broker_port: int, demo: bool, workdir: Path = Path("var
     await stack.start()
     try:
         if demo:
-            count = await declare_demo_units(stack.url("availability"))
+            count = await declare_demo_units(stack.url("availability"), tasking_url=stack.url("tasking"))
             print(f"declared {count} demo units in the West Midlands region", flush=True)
         print(f"broker        {stack.kafka_bootstrap_servers}")
         for service in SERVICES:

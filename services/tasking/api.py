@@ -6,10 +6,11 @@ from fastapi import APIRouter, Depends, Query
 
 from services.tasking import handlers
 from services.tasking.models import Proposal
-from services.tasking.schemas import Approval, ProposalList, ProposalPublic, Rejection
+from services.tasking.schemas import Approval, PlanningUnit, PlanningUnitList, ProposalList, ProposalPublic, Rejection
 from shared.auth import CurrentPrincipal, Principal, Role, require
-from shared.events import ProposalStatus
+from shared.events import ProposalStatus, UnitStatus
 from shared.service import Runtime
+from shared.vocabulary import Capability
 
 router = APIRouter(prefix="/v1", tags=["proposals"])
 
@@ -52,6 +53,19 @@ async def approve(proposal_id: str, body: Approval, principal: Coordinator, d: D
 async def reject(proposal_id: str, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Reject a pending proposal; a reason is required."""
     return to_public(await handlers.reject(proposal_id, principal=principal, reason=body.reason, deps=d))
+
+
+@router.get("/units", response_model=PlanningUnitList, tags=["read model"])
+async def list_units(
+    _: CurrentPrincipal,
+    rt: Runtime,
+    force: Annotated[str | None, Query(description="Force code")] = None,
+    capability: Capability | None = None,
+    status: UnitStatus | None = None,
+) -> PlanningUnitList:
+    """The units as the planner sees them: tasking's read model, fed by availability events."""
+    units = await handlers.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
+    return PlanningUnitList(items=[PlanningUnit.model_validate(unit.model_dump()) for unit in units])
 
 
 def to_public(proposal: Proposal) -> ProposalPublic:

@@ -316,3 +316,17 @@ async def list_proposals(
 
 def shortfalls(proposal: Proposal) -> list[Shortfall]:
     return [Shortfall.model_validate(item) for item in proposal.unfilled]
+
+
+async def list_units(
+    *, sessions: SessionFactory, force: str | None, capability: Capability | None, status: UnitStatus | None
+) -> list[UnitView]:
+    query = select(UnitView).order_by(col(UnitView.force), col(UnitView.unit_id))
+    if force:
+        query = query.where(UnitView.force == force)
+    if capability:
+        query = query.where(UnitView.capability == capability)
+    if status:
+        query = query.where(UnitView.status == status)
+    async with sessions() as session:
+        return list((await session.exec(query)).all())

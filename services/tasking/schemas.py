@@ -4,7 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import Allocation, ProposalStatus, Shortfall
+from shared.events import Allocation, ProposalStatus, Shortfall, UnitStatus
+from shared.vocabulary import Capability
 
 
 class ProposalPublic(BaseModel):
@@ -35,3 +36,19 @@ class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000, description="Why the proposal is rejected (required)")
+
+
+class PlanningUnit(BaseModel):
+    """A unit as the planner sees it: the newest state tasking received from availability."""
+
+    unit_id: str
+    force: str
+    region: str
+    capability: Capability
+    status: UnitStatus
+    committed_to: str | None
+    version: int
+
+
+class PlanningUnitList(BaseModel):
+    items: list[PlanningUnit]
