@@ -13,12 +13,16 @@ from shared.settings import CommonSettings
 app = typer.Typer(help="Police mutual aid coordination platform.", no_args_is_help=True, add_completion=False)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def broker(port: Annotated[int, typer.Option(help="Port to listen on")] = 9092) -> None:
     """Run the embedded Kafka-compatible broker (Tansu, memory storage) until Ctrl-C."""
     with EmbeddedBroker(port) as running:
         typer.echo(f"embedded broker ready on {running.bootstrap_servers} (Ctrl-C stops it)")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             signal.pause()
         except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared import db, migrations
 from shared.events import TOPICS, dead_letter_topic
+from shared.forces import forces
 from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
 from shared.settings import ServiceSettings
@@ -53,6 +54,7 @@ class ServiceRuntime:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        forces()  # load and check the reference data before taking traffic
         await migrations.upgrade(script_location=self._migrations_dir, database_url=self.settings.database_url)
         self._tasks = [asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka")]
         try:

@@ -165,14 +165,14 @@ async def test_a_message_that_is_not_an_event_is_dead_lettered_and_the_consumer_
     assert dict(garbage.headers)["dlq-original-topic"].decode() == kafka.namespaced(TASKING_TOPIC)
 
 
-async def test_requests_are_accepted_while_the_broker_cannot_be_reached(
-    database_url: str, kafka: CommonSettings
-) -> None:
-    async with running_service("requests", database_url=database_url, kafka=kafka) as service:
-        await service.runtime.relay.stop()  # as if the broker went away: the relay cannot publish
-        service.runtime.relay.connected = False
-        response = await service.client.post("/v1/requests", json=request_body(), headers=OPERATOR)
-        assert response.status_code == 201
+async def test_the_service_reports_health_readiness_and_metrics(service: RunningService) -> None:
+    assert (await service.client.get("/healthz")).json() == {"status": "ok", "service": "requests"}
+    ready = await service.client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": True, "broker": True, "consumers": True}
+    await service.client.get("/v1/requests", headers=OPERATOR)
+    metrics = (await service.client.get("/metrics")).text
+    assert 'mutualaid_http_requests_total{method="GET",route="/v1/requests",service="requests",status="200"}' in metrics
 
 
 async def _status_is(service: RunningService, request_id: str, status: str) -> bool:

@@ -1,0 +1,68 @@
+"""The outbox relay: a row is marked sent only after the broker acked it, and nothing is lost meanwhile."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlmodel import select
+
+from services.requests.bootstrap import MIGRATIONS
+from shared import db, migrations
+from shared.broker import free_port
+from shared.cloudevents import new_event
+from shared.events import TASKING_TOPIC, MatchingStarted
+from shared.kafka import OutboxRelay, ensure_topics
+from shared.messaging import OutboxMessage, UnitOfWork
+from shared.settings import CommonSettings
+from tests.support.kafka import TopicProbe
+from tests.support.services import eventually
+
+
+async def test_events_wait_in_the_outbox_while_the_broker_is_away_and_go_out_when_it_is_back(
+    database_url: str, kafka: CommonSettings
+) -> None:
+    await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+    engine = db.create_engine(database_url)
+    sessions = db.session_factory(engine)
+    nowhere = kafka.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+    await ensure_topics(kafka, [TASKING_TOPIC])
+    try:
+        data = MatchingStarted(request_id="r-outbox")
+        event = new_event(data, source="/test")
+        async with UnitOfWork(sessions) as work:
+            work.publish(event, data)
+            await work.commit()
+
+        unreachable = OutboxRelay(service="test", sessions=sessions, settings=nowhere)
+        async with _running(unreachable):
+            await asyncio.sleep(1.5)
+        assert [row.sent_at for row in await _rows(sessions)] == [None]
+
+        relay = OutboxRelay(service="test", sessions=sessions, settings=kafka)
+        async with _running(relay), TopicProbe(kafka, TASKING_TOPIC) as probe:
+            published = await probe.event("matching.started", request_id="r-outbox")
+            await eventually(lambda: _all_sent(sessions))
+        assert published["id"] == event.id
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _running(relay: OutboxRelay) -> AsyncIterator[None]:
+    task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await relay.stop()
+
+
+async def _rows(sessions: db.SessionFactory) -> list[OutboxMessage]:
+    async with sessions() as session:
+        return list((await session.exec(select(OutboxMessage))).all())
+
+
+async def _all_sent(sessions: db.SessionFactory) -> bool:
+    return all(row.sent_at is not None for row in await _rows(sessions))
