@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from mutualaid.runner import Stack
 from shared.auth import Role, issue_token
-from shared.events import AVAILABILITY_TOPIC, TASKING_TOPIC
+from shared.events import TASKING_TOPIC
 from shared.forces import forces
 from shared.settings import CommonSettings
 
@@ -80,20 +80,14 @@ def request_body(number: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def wait_tasking_has_units(bootstrap: str, count: int, timeout: float = 60.0) -> None:
-    """Wait until the tasking group's committed offsets on the availability topic cover every declaration."""
-    partitions = [TopicPartition(AVAILABILITY_TOPIC, p) for p in range(CommonSettings().kafka_topic_partitions)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        async with asyncio.timeout(timeout):
-            while True:  # the topic is fresh: it holds exactly one unit.declared per unit
-                offsets = await admin.list_consumer_group_offsets("mutualaid.tasking", partitions=partitions)
-                if sum(max(offset.offset, 0) for offset in offsets.values()) >= count:
-                    return
-                await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
+async def wait_tasking_has_units(client: httpx.AsyncClient, tasking: str, count: int, timeout: float = 60.0) -> None:
+    """Poll tasking's read model (its GET /v1/units) until the planner sees every declared PSU."""
+    async with asyncio.timeout(timeout):
+        while True:
+            units = (await client.get(f"{tasking}/v1/units", params={"capability": "PSU"})).raise_for_status().json()
+            if len(units["items"]) >= count:
+                return
+            await asyncio.sleep(0.2)
 
 
 class ProposalWatcher(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -238,10 +232,10 @@ async def bench(stack: Stack, requests: int, rate: float) -> None:
     assert stack.kafka_bootstrap_servers is not None
     bootstrap, began = stack.kafka_bootstrap_servers, time.monotonic()
     bodies = unit_bodies(per_force=math.ceil((requests + 10) / (len(forces()) - 1)))
-    async with httpx.AsyncClient(base_url=stack.url("availability"), headers=auth(Role.INTEGRATION)) as client:
+    async with httpx.AsyncClient(headers=auth(Role.INTEGRATION), timeout=30) as client:
         for unit_id, body in bodies.items():
-            (await client.put(f"/v1/units/{unit_id}", json=body)).raise_for_status()
-    await wait_tasking_has_units(bootstrap, len(bodies))
+            (await client.put(f"{stack.url('availability')}/v1/units/{unit_id}", json=body)).raise_for_status()
+        await wait_tasking_has_units(client, stack.url("tasking"), len(bodies))
     print(f"declared {len(bodies)} PSUs; tasking applied them all after {time.monotonic() - began:.1f}s", flush=True)
     watcher = ProposalWatcher(bootstrap)
     operator = auth(Role.OPERATOR, force=REQUESTING_FORCE)

@@ -1,14 +1,18 @@
 """Async database helpers for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, DateTime, Enum, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+T = TypeVar("T")
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -75,3 +79,14 @@ async def ping(engine: AsyncEngine) -> None:
     """Raise when the database does not answer."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def list_matching(
+    sessions: SessionFactory, query: SelectOfScalar[T], filters: Sequence[tuple[Any, object | None]]
+) -> list[T]:
+    """Run a select with an equality condition for each (column, value) filter whose value was given."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    async with sessions() as session:
+        return list((await session.exec(query)).all())

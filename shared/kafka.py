@@ -93,7 +93,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.outbox_poll_interval_s)
+                async with asyncio.timeout(self._settings.outbox_poll_interval_s):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def stop(self) -> None:
@@ -198,6 +199,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         topics = [self._settings.namespaced(topic) for topic in self._topics]
         self._consumer.subscribe(topics, listener=_AssignmentListener(self.assigned))

@@ -5,13 +5,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from shared import messaging  # noqa: F401  (registers the outbox and inbox tables)
-from shared.db import create_engine
+from shared.db import UTCDateTime, create_engine
 
 
 def alembic_config(*, script_location: Path, database_url: str) -> Config:
@@ -28,6 +29,38 @@ async def upgrade(*, script_location: Path, database_url: str) -> None:
 
 
 MESSAGING_TABLES = frozenset({"outbox", "inbox"})
+
+
+def create_messaging_tables() -> None:
+    """The outbox and inbox every service has; called from each service's first migration."""
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("applied_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("sent_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])
+
+
+def drop_messaging_tables() -> None:
+    op.drop_index("ix_outbox_sent_at", table_name="outbox")
+    op.drop_table("outbox")
+    op.drop_table("inbox")
 
 
 def include_only(tables: frozenset[str]) -> Callable[..., bool]:

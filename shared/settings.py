@@ -18,6 +18,12 @@ class CommonSettings(BaseSettings):
     kafka_topic_partitions: int = Field(3, ge=1, validation_alias="KAFKA_TOPIC_PARTITIONS")
     kafka_session_timeout_ms: int = Field(6000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
     kafka_heartbeat_interval_ms: int = Field(500, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    kafka_fetch_max_wait_ms: int = Field(
+        100,
+        ge=0,
+        validation_alias="KAFKA_FETCH_MAX_WAIT_MS",
+        description="Longest a consumer's fetch waits for data; bounds the latency of each event hop",
+    )
     kafka_namespace: str = Field(
         "",
         pattern=r"^[A-Za-z0-9._-]*$",

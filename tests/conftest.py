@@ -1,5 +1,7 @@
 """Fixtures shared by every test: a real broker, real databases, and services running in-process."""
 
+import asyncio
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -38,3 +40,19 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     server: str = request.getfixturevalue("postgres_server")
     async with fresh_postgres_database(server) as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+async def no_task_outlives_its_test() -> AsyncIterator[None]:
+    """Every background task a test started (relays, consumers, clients) must be gone when it ends."""
+    before = asyncio.all_tasks()
+    yield
+    current = asyncio.current_task()
+    left = [task for task in asyncio.all_tasks() - before if task is not current and not task.done()]
+    if left:
+        _, pending = await asyncio.wait(left, timeout=5)
+        stacks = [
+            "".join(traceback.format_stack(task.get_stack()[-1])) if task.get_stack() else repr(task)
+            for task in pending
+        ]
+        assert not pending, "tasks outlived the test:\n" + "\n".join(stacks)

@@ -10,7 +10,7 @@ from services.availability.models import Unit
 from services.availability.schemas import UnitDeclare
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, follow_up, new_event
-from shared.db import SessionFactory
+from shared.db import SessionFactory, list_matching
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import (
     CommitRejected,
@@ -95,14 +95,9 @@ async def list_units(
     *, sessions: SessionFactory, force: str | None, capability: Capability | None, status: UnitStatus | None
 ) -> list[Unit]:
     query = select(Unit).order_by(col(Unit.force), col(Unit.unit_id))
-    if force:
-        query = query.where(Unit.force == force)
-    if capability:
-        query = query.where(Unit.capability == capability)
-    if status:
-        query = query.where(Unit.status == status)
-    async with sessions() as session:
-        return list((await session.exec(query)).all())
+    return await list_matching(
+        sessions, query, [(Unit.force, force), (Unit.capability, capability), (Unit.status, status)]
+    )
 
 
 async def commit_tasking(event: CloudEvent, data: TaskingApproved, *, uow: UowFactory) -> None:

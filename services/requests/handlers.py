@@ -13,7 +13,7 @@ from services.requests.models import IdempotencyRecord, MutualAidRequest, Timeli
 from services.requests.schemas import RequestCreate
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, EventData, new_event
-from shared.db import SessionFactory
+from shared.db import SessionFactory, list_matching
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import (
     CommitRejected,
@@ -147,12 +147,9 @@ async def list_requests(
     *, sessions: SessionFactory, force: str | None, status: RequestStatus | None, limit: int
 ) -> list[MutualAidRequest]:
     query = select(MutualAidRequest).order_by(col(MutualAidRequest.created_at).desc()).limit(limit)
-    if force:
-        query = query.where(MutualAidRequest.requesting_force == force)
-    if status:
-        query = query.where(MutualAidRequest.status == status)
-    async with sessions() as session:
-        return list((await session.exec(query)).all())
+    return await list_matching(
+        sessions, query, [(MutualAidRequest.requesting_force, force), (MutualAidRequest.status, status)]
+    )
 
 
 async def record_outcome(event: CloudEvent, data: EventData, *, uow: UowFactory) -> None:

@@ -22,7 +22,7 @@ from services.tasking.domain import (
 from services.tasking.models import Proposal, RequestView, UnitView
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, follow_up, new_event
-from shared.db import SessionFactory
+from shared.db import SessionFactory, list_matching
 from shared.errors import Conflict, NotFound
 from shared.events import (
     Allocation,
@@ -93,8 +93,9 @@ async def _propose(
 ) -> Proposal | None:
     """Plan the request against the read model; publish proposal.created, or request.unfilled if nothing fits."""
     held = await _held_units(work.session) | exclude
-    units = await _candidates(work.session, request.requesting_force)
-    plan = plan_nearest(_demand(request), [unit for unit in units if unit.unit_id not in held], travel)
+    demand = _demand(request)
+    units = await _candidates(work.session, demand)
+    plan = plan_nearest(demand, [unit for unit in units if unit.unit_id not in held], travel)
     if not plan.allocations:
         request.state = RequestState.UNFILLED
         work.session.add(request)
@@ -132,9 +133,16 @@ async def _held_units(session: AsyncSession) -> frozenset[str]:
     return frozenset(allocation["unit_id"] for allocations in rows.all() for allocation in allocations)
 
 
-async def _candidates(session: AsyncSession, requesting_force: str) -> list[Candidate]:
+async def _candidates(session: AsyncSession, demand: Demand) -> list[Candidate]:
+    """Units that could serve the demand, narrowed in the database (the planner checks the rules again)."""
     rows = await session.exec(
-        select(UnitView).where(UnitView.status == UnitStatus.AVAILABLE, UnitView.force != requesting_force)
+        select(UnitView).where(
+            UnitView.status == UnitStatus.AVAILABLE,
+            UnitView.force != demand.requesting_force,
+            col(UnitView.capability).in_([need.capability for need in demand.needs]),
+            col(UnitView.available_from) <= demand.required_by,
+            col(UnitView.available_until) >= demand.end,
+        )
     )
     return [
         Candidate(
@@ -306,12 +314,7 @@ async def list_proposals(
     *, sessions: SessionFactory, request_id: str | None, status: ProposalStatus | None
 ) -> list[Proposal]:
     query = select(Proposal).order_by(col(Proposal.created_at), col(Proposal.id))
-    if request_id:
-        query = query.where(Proposal.request_id == request_id)
-    if status:
-        query = query.where(Proposal.status == status)
-    async with sessions() as session:
-        return list((await session.exec(query)).all())
+    return await list_matching(sessions, query, [(Proposal.request_id, request_id), (Proposal.status, status)])
 
 
 def shortfalls(proposal: Proposal) -> list[Shortfall]:
@@ -322,11 +325,6 @@ async def list_units(
     *, sessions: SessionFactory, force: str | None, capability: Capability | None, status: UnitStatus | None
 ) -> list[UnitView]:
     query = select(UnitView).order_by(col(UnitView.force), col(UnitView.unit_id))
-    if force:
-        query = query.where(UnitView.force == force)
-    if capability:
-        query = query.where(UnitView.capability == capability)
-    if status:
-        query = query.where(UnitView.status == status)
-    async with sessions() as session:
-        return list((await session.exec(query)).all())
+    return await list_matching(
+        sessions, query, [(UnitView.force, force), (UnitView.capability, capability), (UnitView.status, status)]
+    )

@@ -109,8 +109,10 @@ async def test_a_tasking_with_one_unit_taken_commits_none(service: RunningServic
     await declare(service, free)
     first_request, second_request = str(uuid.uuid4()), str(uuid.uuid4())
     async with Publisher(kafka) as publisher, TopicProbe(kafka, AVAILABILITY_TOPIC) as probe:
-        for data in (approval(first_request, taken), approval(second_request, free, taken)):
-            await publisher.event(new_event(data, source="/test/tasking"), data)
+        first, second = approval(first_request, taken), approval(second_request, free, taken)
+        await publisher.event(new_event(first, source="/test/tasking"), first)
+        await probe.event("units.committed", request_id=first_request)
+        await publisher.event(new_event(second, source="/test/tasking"), second)
         rejected = await probe.event("commit.rejected", request_id=second_request)
     assert rejected["data"]["failures"] == [
         {"unit_id": taken, "rule": "available", "reason": f"unit is COMMITTED to {first_request}"}
