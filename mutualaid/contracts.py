@@ -208,7 +208,11 @@ def _component_schemas(events: dict[str, type[EventData]]) -> dict[str, Any]:
 def _key_path(model: type[EventData]) -> str:
     """Where the Kafka key comes from in the data: ask a probe of the model for its subject."""
     unit: dict[str, Any] = {"unit_id": "data.unit.unit_id"}
-    fields: dict[str, Any] = {"request_id": "data.request_id", "unit": UnitState.model_construct(**unit)}
+    fields: dict[str, Any] = {
+        "request_id": "data.request_id",
+        "force": "data.force",
+        "unit": UnitState.model_construct(**unit),
+    }
     return model.model_construct(**fields).subject()
 
 

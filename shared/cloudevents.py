@@ -15,11 +15,11 @@ class EventData(BaseModel):
 
     event_type: ClassVar[str]
     topic: ClassVar[str]
-    version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 1
 
     @classmethod
     def cloudevent_type(cls) -> str:
-        return f"{TYPE_PREFIX}{cls.event_type}.v{cls.version}"
+        return f"{TYPE_PREFIX}{cls.event_type}.v{cls.schema_version}"
 
     def subject(self) -> str:
         """The entity the event is about; also the Kafka key, so its events keep their order."""

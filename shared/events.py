@@ -6,7 +6,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from shared.cloudevents import EventData, register
-from shared.vocabulary import Capability, GeoPoint, Need, Priority
+from shared.vocabulary import Capability, GeoPoint, LendingScope, Need, Priority, Window
 
 REQUESTS_TOPIC = "mutualaid.requests.v1"
 AVAILABILITY_TOPIC = "mutualaid.availability.v1"
@@ -34,11 +34,19 @@ class UnitState(BaseModel):
     capability: Capability
     base: GeoPoint
     readiness_minutes: int
-    available_from: datetime
-    available_until: datetime
+    available_from: datetime = Field(description="Start of the earliest availability window")
+    available_until: datetime = Field(description="End of the latest availability window")
+    windows: list[Window] = Field(
+        default_factory=list, description="Every availability window, merged and in order (empty: from..until)"
+    )
+    scope: LendingScope = LendingScope.NATIONAL
     status: UnitStatus
     committed_to: str | None = None
     version: int = Field(ge=1, description="Increases with every change; readers keep the newest")
+
+    def availability(self) -> list[Window]:
+        """The unit's windows; events from before windows existed carry only from and until."""
+        return self.windows or [Window(start=self.available_from, end=self.available_until)]
 
 
 class Allocation(BaseModel):
@@ -108,19 +116,31 @@ class UnitUpdated(_UnitEvent):
     event_type = "unit.updated"
 
 
+@register
+class UnitWithdrawn(_UnitEvent):
+    """A force withdrew a unit from what it can lend."""
+
+    event_type = "unit.withdrawn"
+
+
 class CommitFailure(BaseModel):
     unit_id: str
     rule: str
     reason: str
 
 
-class _CommitmentEvent(EventData):
+class _DeploymentEvent(EventData):
+    """An availability event about the units of one request, keyed by the request."""
+
     topic = AVAILABILITY_TOPIC
     request_id: str
-    proposal_id: str
 
     def subject(self) -> str:
         return self.request_id
+
+
+class _CommitmentEvent(_DeploymentEvent):
+    proposal_id: str
 
 
 @register
@@ -137,6 +157,39 @@ class CommitRejected(_CommitmentEvent):
 
     event_type = "commit.rejected"
     failures: list[CommitFailure]
+
+
+@register
+class UnitsRecalled(_DeploymentEvent):
+    """A donor recalled committed units; tasking must re-plan what they covered."""
+
+    event_type = "units.recalled"
+    units: list[UnitState]
+    reason: str
+    recalled_by: str
+
+
+@register
+class UnitsReleased(_DeploymentEvent):
+    """The deployment was stood down: the units committed to it are available again."""
+
+    event_type = "units.released"
+    units: list[UnitState]
+
+
+@register
+class PolicyUpdated(EventData):
+    """A force set its business-as-usual reserve and national commitment per capability."""
+
+    event_type = "policy.updated"
+    topic = AVAILABILITY_TOPIC
+    force: str
+    reserve: dict[Capability, int]
+    national_commitment: dict[Capability, int]
+    policy_version: int = Field(ge=1, description="Increases with every change; readers keep the newest")
+
+    def subject(self) -> str:
+        return self.force
 
 
 # --- tasking topic --------------------------------------------------------------------------------
@@ -216,3 +269,12 @@ class RequestUnfilled(_TaskingEvent):
 
     event_type = "request.unfilled"
     unfilled: list[Shortfall]
+
+
+@register
+class TaskingStoodDown(_TaskingEvent):
+    """The host force stood the deployment down: the lent units go home."""
+
+    event_type = "tasking.stood_down"
+    stood_down_by: str
+    reason: str = ""

@@ -3,17 +3,25 @@
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from shared.forces import forces
 
 
 class Capability(StrEnum):
+    """Codes of the capability catalogue (shared/reference/capabilities.json describes each)."""
+
     PSU = "PSU"
     CTSFO = "CTSFO"
     AFO = "AFO"
     CBRN_T1 = "CBRN_T1"
     CBRN_T2 = "CBRN_T2"
+    POM = "POM"
+    POLSA = "POLSA"
+    DOG = "DOG"
+    MOUNTED = "MOUNTED"
+    NEGOTIATOR = "NEGOTIATOR"
+    DVI = "DVI"
 
 
 class Priority(StrEnum):
@@ -37,6 +45,31 @@ class GeoPoint(BaseModel):
     description: str = Field("", max_length=200)
 
 
+class CompositionLine(BaseModel):
+    role: str = Field(min_length=1, max_length=100, examples=["sergeant"])
+    count: int = Field(ge=1, le=500)
+
+
 class Need(BaseModel):
     capability: Capability
     quantity: int = Field(ge=1, le=500)
+    composition: list[CompositionLine] | None = Field(
+        None,
+        max_length=50,
+        description="Overrides the catalogue's default composition of each unit for this request",
+    )
+
+
+class LendingScope(StrEnum):
+    """How far a force allows a unit to be lent."""
+
+    FORCE = "FORCE"  # not lent: kept for the force's own use
+    REGION = "REGION"  # to forces of its own region
+    NATIONAL = "NATIONAL"  # to any force
+
+
+class Window(BaseModel):
+    """A period in which a unit is available."""
+
+    start: AwareDatetime
+    end: AwareDatetime

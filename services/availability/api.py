@@ -2,35 +2,90 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from services.availability import handlers
-from services.availability.models import Unit
-from services.availability.schemas import UNIT_ID_PATTERN, UnitDeclare, UnitList, UnitPublic
+from services.availability.domain import CapacityLine, sum_capacity
+from services.availability.models import ForcePolicyRow, Unit
+from services.availability.schemas import (
+    UNIT_ID_PATTERN,
+    CapabilityList,
+    CapacityItem,
+    CapacityView,
+    ForceCapacity,
+    PolicyBody,
+    PolicyPublic,
+    Recall,
+    ReplacementResult,
+    UnitDeclare,
+    UnitList,
+    UnitPublic,
+    UnitReplacement,
+)
 from shared.auth import CurrentPrincipal, Principal, Role, require
+from shared.catalogue import catalogue
+from shared.errors import NotFound, PreconditionFailed
 from shared.events import UnitStatus
+from shared.forces import forces, regions
 from shared.service import Runtime
 from shared.vocabulary import Capability
 
-router = APIRouter(prefix="/v1", tags=["units"])
+router = APIRouter(prefix="/v1")
 
-Declarer = Annotated[Principal, Depends(require(Role.RESOURCE_MANAGER, Role.INTEGRATION))]
+ResourceManager = Annotated[Principal, Depends(require(Role.RESOURCE_MANAGER, Role.INTEGRATION))]
 UnitId = Annotated[str, Path(pattern=UNIT_ID_PATTERN, description="The force's own stable id of the unit")]
 
 
-@router.put("/units/{unit_id}", response_model=UnitPublic, responses={201: {"model": UnitPublic}})
+def known_force(code: Annotated[str, Path(description="Force code, as in reference/forces.csv")]) -> str:
+    if code not in forces():
+        raise NotFound(f"no force {code}")
+    return code
+
+
+ForceCode = Annotated[str, Depends(known_force)]
+
+
+@router.get("/capabilities", response_model=CapabilityList, tags=["catalogue"])
+async def list_capabilities(_: CurrentPrincipal) -> CapabilityList:
+    """The capability catalogue: codes, names, whether team or individual, default composition."""
+    return CapabilityList(version=catalogue().version, items=catalogue().capabilities)
+
+
+@router.put(
+    "/units/{unit_id}",
+    response_model=UnitPublic,
+    tags=["units"],
+    responses={201: {"model": UnitPublic}, 412: {"description": "The unit changed since the given version"}},
+)
 async def declare_unit(
-    unit_id: UnitId, body: UnitDeclare, principal: Declarer, rt: Runtime, response: Response
+    unit_id: UnitId,
+    body: UnitDeclare,
+    principal: ResourceManager,
+    rt: Runtime,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The version the update is based on (its ETag)")] = None,
 ) -> UnitPublic:
     """Declare a unit your force can lend, or update its declaration (201 when new)."""
-    unit, created = await handlers.declare_unit(unit_id, body, principal=principal, uow=rt.uow)
+    unit, created = await handlers.declare_unit(
+        unit_id, body, principal=principal, if_match=parse_if_match(if_match), uow=rt.uow
+    )
     if created:
         response.status_code = 201
     response.headers["ETag"] = f'"{unit.version}"'
     return to_public(unit)
 
 
-@router.get("/units/{unit_id}", response_model=UnitPublic)
+def parse_if_match(value: str | None) -> int | None:
+    """An If-Match header as a unit version: "3", 3 or W/"3"."""
+    if value is None:
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise PreconditionFailed(f"If-Match {value!r} is not a version of this unit")
+    return int(tag)
+
+
+@router.get("/units/{unit_id}", response_model=UnitPublic, tags=["units"])
 async def get_unit(unit_id: UnitId, _: CurrentPrincipal, rt: Runtime, response: Response) -> UnitPublic:
     """One unit: its declaration, status and, when committed, the request it is committed to."""
     unit = await handlers.get_unit(unit_id, sessions=rt.sessions)
@@ -38,7 +93,7 @@ async def get_unit(unit_id: UnitId, _: CurrentPrincipal, rt: Runtime, response: 
     return to_public(unit)
 
 
-@router.get("/units", response_model=UnitList)
+@router.get("/units", response_model=UnitList, tags=["units"])
 async def list_units(
     _: CurrentPrincipal,
     rt: Runtime,
@@ -51,5 +106,72 @@ async def list_units(
     return UnitList(items=[to_public(unit) for unit in units])
 
 
+@router.post("/units/{unit_id}/recall", response_model=UnitPublic, tags=["units"])
+async def recall_unit(unit_id: UnitId, body: Recall, principal: ResourceManager, rt: Runtime) -> UnitPublic:
+    """Take a committed unit back home (it becomes UNAVAILABLE); tasking re-plans what it covered."""
+    return to_public(await handlers.recall_unit(unit_id, reason=body.reason, principal=principal, uow=rt.uow))
+
+
+@router.put("/forces/{code}/units", response_model=ReplacementResult, tags=["units"])
+async def replace_force_units(
+    code: ForceCode, body: UnitReplacement, principal: ResourceManager, rt: Runtime
+) -> ReplacementResult:
+    """Replace the force's whole declared set in one transaction, as a duty system export would."""
+    return await handlers.replace_force_units(code, body.items, principal=principal, uow=rt.uow)
+
+
+@router.put("/forces/{code}/policy", response_model=PolicyPublic, tags=["capacity"])
+async def set_policy(code: ForceCode, body: PolicyBody, principal: ResourceManager, rt: Runtime) -> PolicyPublic:
+    """Set the force's business-as-usual reserve and national commitment per capability."""
+    return to_policy(await handlers.set_policy(code, body, principal=principal, uow=rt.uow))
+
+
+@router.get("/forces/{code}/policy", response_model=PolicyPublic, tags=["capacity"])
+async def get_policy(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> PolicyPublic:
+    """The force's reserve and national commitment (version 0 when never set)."""
+    return to_policy(await handlers.get_policy(code, sessions=rt.sessions))
+
+
+@router.get("/forces/{code}/capacity", response_model=ForceCapacity, tags=["capacity"])
+async def force_capacity(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> ForceCapacity:
+    """Per capability: declared, available, committed, reserve, lendable, and the national commitment."""
+    lines = await handlers.capacity_by_force(sessions=rt.sessions, force_codes=[code])
+    return ForceCapacity(force=code, region=forces()[code].region, items=to_items(lines[code]))
+
+
+@router.get("/capacity", response_model=CapacityView, tags=["capacity"])
+async def capacity_view(
+    _: CurrentPrincipal,
+    rt: Runtime,
+    region: Annotated[str | None, Query(description="Region name; leave out for the national picture")] = None,
+) -> CapacityView:
+    """Capacity of every force of a region, or of the nation, with totals per capability."""
+    if region is not None and region not in regions():
+        raise NotFound(f"no region {region!r}; one of: {', '.join(regions())}")
+    lines = await handlers.capacity_by_force(sessions=rt.sessions, force_codes=handlers.forces_in(region))
+    by_force = [
+        ForceCapacity(force=code, region=forces()[code].region, items=to_items(force_lines))
+        for code, force_lines in lines.items()
+        if force_lines
+    ]
+    summary = sum_capacity([line for force_lines in lines.values() for line in force_lines])
+    return CapacityView(region=region, forces=by_force, summary=to_items(summary))
+
+
+def to_items(lines: list[CapacityLine]) -> list[CapacityItem]:
+    return [CapacityItem.model_validate(line, from_attributes=True) for line in lines]
+
+
 def to_public(unit: Unit) -> UnitPublic:
     return UnitPublic.model_validate(handlers.unit_state(unit).model_dump() | {"updated_at": unit.updated_at})
+
+
+def to_policy(row: ForcePolicyRow) -> PolicyPublic:
+    return PolicyPublic(
+        force=row.force,
+        reserve=handlers.policy_of(row).reserve,
+        national_commitment=handlers.policy_of(row).national_commitment,
+        version=row.version,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at if row.version else None,
+    )

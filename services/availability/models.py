@@ -1,14 +1,15 @@
 """Tables of the availability service."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime, enum_column
 from shared.events import UnitStatus
 from shared.messaging import utcnow
-from shared.vocabulary import Capability
+from shared.vocabulary import Capability, LendingScope
 
 
 class Unit(SQLModel, table=True):
@@ -26,10 +27,25 @@ class Unit(SQLModel, table=True):
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    windows: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus, index=True))
     committed_to: str | None = Field(default=None, max_length=36)
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
-OWN_TABLES = frozenset({"unit"})
+class ForcePolicyRow(SQLModel, table=True):
+    """A force's business-as-usual reserve and national commitment per capability; locked while committing."""
+
+    __tablename__ = "force_policy"
+
+    force: str = Field(primary_key=True, max_length=64)
+    reserve: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    national_commitment: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    updated_by: str = Field(default="", max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+OWN_TABLES = frozenset({"unit", "force_policy"})

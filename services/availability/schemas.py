@@ -1,11 +1,13 @@
 """HTTP bodies of the availability service (v1 contract: extend, never rename)."""
 
 from datetime import datetime
+from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.catalogue import CapabilityEntry
 from shared.events import UnitStatus
-from shared.vocabulary import Capability, ForceCode, GeoPoint
+from shared.vocabulary import Capability, ForceCode, GeoPoint, LendingScope, Window
 
 UNIT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -15,17 +17,49 @@ class UnitBase(BaseModel):
     capability: Capability
     base: GeoPoint
     readiness_minutes: int = Field(ge=0, le=7 * 24 * 60, description="Minutes to be ready to leave base")
-    available_from: AwareDatetime
-    available_until: AwareDatetime
+    scope: LendingScope = Field(LendingScope.NATIONAL, description="How far the force allows the unit to be lent")
 
 
 class UnitDeclare(UnitBase):
+    """A declaration: one window (available_from and available_until) or several (windows)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    available_from: AwareDatetime | None = None
+    available_until: AwareDatetime | None = None
+    windows: list[Window] | None = Field(None, min_length=1, max_length=100)
+    status: UnitStatus = Field(UnitStatus.AVAILABLE, description="AVAILABLE, UNAVAILABLE or WITHDRAWN")
+    version: int | None = Field(
+        None, ge=1, description="The version this update is based on; refused with 412 if it is not the latest"
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_give_windows(self) -> Self:
+        pair = (self.available_from, self.available_until)
+        if self.windows is not None and any(pair):
+            raise ValueError("give either windows or available_from and available_until, not both")
+        if self.windows is None and not all(pair):
+            raise ValueError("give available_from and available_until, or windows")
+        return self
+
+    def availability(self) -> list[Window]:
+        if self.windows is not None:
+            return self.windows
+        assert self.available_from is not None
+        assert self.available_until is not None
+        return [Window(start=self.available_from, end=self.available_until)]
+
+
+class UnitDeclareWithId(UnitDeclare):
+    unit_id: str = Field(pattern=UNIT_ID_PATTERN)
 
 
 class UnitPublic(UnitBase):
     unit_id: str
     region: str
+    available_from: datetime
+    available_until: datetime
+    windows: list[Window]
     status: UnitStatus
     committed_to: str | None
     version: int
@@ -34,3 +68,79 @@ class UnitPublic(UnitBase):
 
 class UnitList(BaseModel):
     items: list[UnitPublic]
+
+
+class UnitReplacement(BaseModel):
+    """A force's whole declared set, as a duty system exports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[UnitDeclareWithId] = Field(max_length=5000)
+
+
+class ReplacementResult(BaseModel):
+    force: str
+    declared: int = Field(description="New units")
+    updated: int = Field(description="Units whose declaration changed")
+    unchanged: int
+    withdrawn: int = Field(description="Units no longer in the set")
+
+
+class Recall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PolicyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reserve: dict[Capability, int] = Field(default_factory=dict, description="Units per capability to keep at home")
+    national_commitment: dict[Capability, int] = Field(
+        default_factory=dict, description="Strategic Policing Requirement contribution per capability"
+    )
+
+    @model_validator(mode="after")
+    def _no_negative_counts(self) -> Self:
+        for name, counts in (("reserve", self.reserve), ("national_commitment", self.national_commitment)):
+            negative = [c.value for c, n in counts.items() if n < 0]
+            if negative:
+                raise ValueError(f"{name} cannot be negative: {', '.join(negative)}")
+        return self
+
+
+class PolicyPublic(PolicyBody):
+    force: str
+    version: int
+    updated_by: str
+    updated_at: datetime | None
+
+
+class CapacityItem(BaseModel):
+    capability: Capability
+    declared: int
+    available: int
+    committed: int
+    reserve: int
+    lendable: int
+    national_commitment: int
+    commitment_met: bool
+
+
+class ForceCapacity(BaseModel):
+    force: str
+    region: str
+    items: list[CapacityItem]
+
+
+class CapacityView(BaseModel):
+    """Capacity by force in a region (or the nation), with totals per capability."""
+
+    region: str | None = Field(description="The region asked for; null for the national picture")
+    forces: list[ForceCapacity]
+    summary: list[CapacityItem]
+
+
+class CapabilityList(BaseModel):
+    version: str
+    items: list[CapabilityEntry]

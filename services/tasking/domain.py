@@ -1,6 +1,7 @@
 """Pure matching rules: candidate units, travel time and the nearest-first planner. No I/O."""
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -8,7 +9,7 @@ from typing import Protocol
 
 from shared.errors import Conflict
 from shared.events import Allocation, ProposalStatus, Shortfall, UnitStatus
-from shared.vocabulary import Capability, Need
+from shared.vocabulary import Capability, LendingScope, Need, Window
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -34,6 +35,7 @@ class Demand:
 
     request_id: str
     requesting_force: str
+    requesting_region: str
     location: Place
     required_by: datetime
     end: datetime
@@ -46,11 +48,12 @@ class Candidate:
 
     unit_id: str
     force: str
+    region: str
     capability: Capability
     base: Place
     readiness_minutes: int
-    available_from: datetime
-    available_until: datetime
+    windows: list[Window]
+    scope: LendingScope = LendingScope.NATIONAL
     status: UnitStatus = UnitStatus.AVAILABLE
 
 
@@ -85,18 +88,44 @@ class GreatCircleTravel:
 
 
 def is_candidate(unit: Candidate, demand: Demand, capability: Capability) -> bool:
-    """Right capability, available, lent by another force, and free for the whole period."""
+    """Right capability, available, lent by another force that allows it, and free for the whole period."""
     return (
         unit.capability == capability
         and unit.status == UnitStatus.AVAILABLE
         and unit.force != demand.requesting_force
-        and unit.available_from <= demand.required_by
-        and demand.end <= unit.available_until
+        and scope_allows(unit.scope, unit.region, demand.requesting_region)
+        and any(w.start <= demand.required_by and demand.end <= w.end for w in unit.windows)
     )
 
 
-def plan_nearest(demand: Demand, units: list[Candidate], travel: TravelModel) -> Plan:
-    """Greedy baseline: for each need, the units that arrive soonest (ties by unit id)."""
+def scope_allows(scope: LendingScope, unit_region: str, requesting_region: str) -> bool:
+    """FORCE units are never lent, REGION units only inside their region, NATIONAL units anywhere."""
+    return scope == LendingScope.NATIONAL or (scope == LendingScope.REGION and unit_region == requesting_region)
+
+
+def lendable_counts(
+    free: Counter[tuple[str, Capability]], reserves: dict[str, dict[Capability, int]]
+) -> Counter[tuple[str, Capability]]:
+    """How many units each force can still lend per capability: its free units less its reserve."""
+    return Counter({key: max(0, n - reserves.get(key[0], {}).get(key[1], 0)) for key, n in free.items()})
+
+
+def free_counts(units: list[Candidate]) -> Counter[tuple[str, Capability]]:
+    return Counter((unit.force, unit.capability) for unit in units if unit.status == UnitStatus.AVAILABLE)
+
+
+def plan_nearest(
+    demand: Demand,
+    units: list[Candidate],
+    travel: TravelModel,
+    *,
+    lendable: Counter[tuple[str, Capability]] | None = None,
+) -> Plan:
+    """Greedy baseline: for each need, the units that arrive soonest (ties by unit id).
+
+    No force gives more than its lendable count (default: its free units, no reserve).
+    """
+    remaining = Counter(lendable if lendable is not None else free_counts(units))
     allocations: list[Allocation] = []
     unfilled: list[Shortfall] = []
     for need in demand.needs:
@@ -108,7 +137,17 @@ def plan_nearest(demand: Demand, units: list[Candidate], travel: TravelModel) ->
             eta = unit.readiness_minutes + travel.minutes(distance)
             ranked.append((eta, unit.unit_id, unit, distance))
         ranked.sort(key=lambda item: (item[0], item[1]))
-        for eta, _, unit, distance in ranked[: need.quantity]:
+        chosen = 0
+        reserve_limited: set[str] = set()
+        for eta, _, unit, distance in ranked:
+            if chosen == need.quantity:
+                break
+            key = (unit.force, unit.capability)
+            if remaining[key] <= 0:
+                reserve_limited.add(unit.force)
+                continue
+            remaining[key] -= 1
+            chosen += 1
             allocations.append(
                 Allocation(
                     unit_id=unit.unit_id,
@@ -118,11 +157,19 @@ def plan_nearest(demand: Demand, units: list[Candidate], travel: TravelModel) ->
                     distance_km=round(distance, 1),
                 )
             )
-        missing = need.quantity - min(need.quantity, len(ranked))
+        missing = need.quantity - chosen
         if missing:
-            reason = f"only {len(ranked)} lendable {need.capability.value} free for the whole period"
-            unfilled.append(Shortfall(capability=need.capability, quantity=missing, reason=reason))
+            unfilled.append(
+                Shortfall(capability=need.capability, quantity=missing, reason=_why(need, len(ranked), reserve_limited))
+            )
     return Plan(allocations=allocations, unfilled=unfilled)
+
+
+def _why(need: Need, candidates: int, reserve_limited: set[str]) -> str:
+    reason = f"only {candidates} lendable {need.capability.value} free for the whole period"
+    if reserve_limited:
+        reason += "; reserve would be breached in " + ", ".join(sorted(reserve_limited))
+    return reason
 
 
 HOLDING_PROPOSALS = frozenset({ProposalStatus.PENDING, ProposalStatus.APPROVED})

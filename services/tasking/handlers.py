@@ -1,6 +1,7 @@
 """One function per command or event; each owns its transaction."""
 
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,10 @@ from services.tasking.domain import (
     RequestState,
     TravelModel,
     check_decidable,
+    lendable_counts,
     plan_nearest,
 )
-from services.tasking.models import Proposal, RequestView, UnitView
+from services.tasking.models import PolicyView, Proposal, RequestView, UnitView
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, follow_up, new_event
 from shared.db import SessionFactory, list_matching
@@ -28,6 +30,7 @@ from shared.events import (
     Allocation,
     CommitRejected,
     MatchingStarted,
+    PolicyUpdated,
     ProposalCreated,
     ProposalStatus,
     ProposalSuperseded,
@@ -38,12 +41,15 @@ from shared.events import (
     TaskingRejected,
     UnitDeclared,
     UnitsCommitted,
+    UnitsRecalled,
+    UnitsReleased,
     UnitState,
     UnitStatus,
     UnitUpdated,
+    UnitWithdrawn,
 )
 from shared.messaging import UnitOfWork, utcnow
-from shared.vocabulary import Capability, Need
+from shared.vocabulary import Capability, Need, Window
 
 SOURCE = "/mutualaid/tasking"
 CONSUMER = "tasking"
@@ -94,8 +100,8 @@ async def _propose(
     """Plan the request against the read model; publish proposal.created, or request.unfilled if nothing fits."""
     held = await _held_units(work.session) | exclude
     demand = _demand(request)
-    units = await _candidates(work.session, demand)
-    plan = plan_nearest(demand, [unit for unit in units if unit.unit_id not in held], travel)
+    units = [unit for unit in await _candidates(work.session, demand) if unit.unit_id not in held]
+    plan = plan_nearest(demand, units, travel, lendable=await _lendable(work.session, held))
     if not plan.allocations:
         request.state = RequestState.UNFILLED
         work.session.add(request)
@@ -148,21 +154,40 @@ async def _candidates(session: AsyncSession, demand: Demand) -> list[Candidate]:
         Candidate(
             unit_id=unit.unit_id,
             force=unit.force,
-            capability=Capability(unit.capability),
+            region=unit.region,
+            capability=unit.capability,
             base=Place(unit.base_lat, unit.base_lon),
             readiness_minutes=unit.readiness_minutes,
-            available_from=unit.available_from,
-            available_until=unit.available_until,
-            status=UnitStatus(unit.status),
+            windows=_windows(unit),
+            scope=unit.scope,
+            status=unit.status,
         )
         for unit in rows.all()
     ]
+
+
+def _windows(unit: UnitView) -> list[Window]:
+    if unit.windows:
+        return [Window.model_validate(window) for window in unit.windows]
+    return [Window(start=unit.available_from, end=unit.available_until)]
+
+
+async def _lendable(session: AsyncSession, held: frozenset[str]) -> Counter[tuple[str, Capability]]:
+    """Each force's free units per capability (not held by a proposal) less its reserve."""
+    rows = await session.exec(
+        select(UnitView.unit_id, UnitView.force, UnitView.capability).where(UnitView.status == UnitStatus.AVAILABLE)
+    )
+    free = Counter((force, Capability(capability)) for unit_id, force, capability in rows.all() if unit_id not in held)
+    policies = (await session.exec(select(PolicyView))).all()
+    reserves = {row.force: {Capability(c): n for c, n in row.reserve.items()} for row in policies}
+    return lendable_counts(free, reserves)
 
 
 def _demand(request: RequestView) -> Demand:
     return Demand(
         request_id=request.request_id,
         requesting_force=request.requesting_force,
+        requesting_region=request.requesting_region,
         location=Place(request.location_lat, request.location_lon),
         required_by=request.required_by,
         end=request.end,
@@ -170,7 +195,7 @@ def _demand(request: RequestView) -> Demand:
     )
 
 
-async def on_unit_state(event: CloudEvent, data: UnitDeclared | UnitUpdated, *, deps: Deps) -> None:
+async def on_unit_state(event: CloudEvent, data: UnitDeclared | UnitUpdated | UnitWithdrawn, *, deps: Deps) -> None:
     """Keep the newest state of a unit in the read model."""
     async with deps.uow() as work:
         if await work.already_applied(consumer=CONSUMER, event=event):
@@ -201,9 +226,35 @@ def _unit_fields(state: UnitState) -> dict[str, Any]:
         "readiness_minutes": state.readiness_minutes,
         "available_from": state.available_from,
         "available_until": state.available_until,
+        "windows": [window.model_dump(mode="json") for window in state.availability()],
+        "scope": state.scope,
         "status": state.status,
         "committed_to": state.committed_to,
     }
+
+
+async def on_units_moved(event: CloudEvent, data: UnitsRecalled | UnitsReleased, *, deps: Deps) -> None:
+    """Recalled or released units: keep their new state in the read model."""
+    async with deps.uow() as work:
+        if await work.already_applied(consumer=CONSUMER, event=event):
+            return
+        for state in data.units:
+            await _apply_unit_state(work.session, state)
+        await work.commit()
+
+
+async def on_policy_updated(event: CloudEvent, data: PolicyUpdated, *, deps: Deps) -> None:
+    """Keep each force's newest reserve, so no plan takes a force below it."""
+    async with deps.uow() as work:
+        if await work.already_applied(consumer=CONSUMER, event=event):
+            return
+        policy = await work.session.get(PolicyView, data.force)
+        if policy is None or policy.policy_version < data.policy_version:
+            policy = policy or PolicyView(force=data.force, policy_version=0)
+            policy.reserve = {capability.value: n for capability, n in data.reserve.items()}
+            policy.policy_version = data.policy_version
+            work.session.add(policy)
+        await work.commit()
 
 
 async def on_units_committed(event: CloudEvent, data: UnitsCommitted, *, deps: Deps) -> None:

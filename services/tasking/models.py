@@ -10,7 +10,7 @@ from services.tasking.domain import RequestState
 from shared.db import UTCDateTime, enum_column
 from shared.events import ProposalStatus, UnitStatus
 from shared.messaging import utcnow
-from shared.vocabulary import Capability, Priority
+from shared.vocabulary import Capability, LendingScope, Priority
 
 
 class RequestView(SQLModel, table=True):
@@ -45,6 +45,8 @@ class UnitView(SQLModel, table=True):
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    windows: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(sa_column=enum_column(UnitStatus))
     committed_to: str | None = Field(default=None, max_length=36)
     version: int
@@ -68,4 +70,14 @@ class Proposal(SQLModel, table=True):
     superseded_by: str | None = Field(default=None, max_length=36)
 
 
-OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal"})
+class PolicyView(SQLModel, table=True):
+    """A force's reserve per capability, from policy.updated (the planner never plans below it)."""
+
+    __tablename__ = "tasking_policy"
+
+    force: str = Field(primary_key=True, max_length=64)
+    reserve: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    policy_version: int
+
+
+OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal", "tasking_policy"})

@@ -4,19 +4,29 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.tasking.domain import Candidate, Demand, GreatCircleTravel, Place, plan_nearest
+from services.tasking.domain import (
+    Candidate,
+    Demand,
+    GreatCircleTravel,
+    Place,
+    free_counts,
+    lendable_counts,
+    plan_nearest,
+)
 from shared.events import UnitStatus
-from shared.vocabulary import Capability, Need
+from shared.vocabulary import Capability, LendingScope, Need, Window
 
 REQUIRED_BY = datetime(2026, 12, 1, 14, tzinfo=UTC)
 VILLA_PARK = Place(52.509, -1.885)
 TRAVEL = GreatCircleTravel(road_factor=1.3, convoy_speed_kmh=80)
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 
 
 def demand(*needs: Need, force: str = "west-midlands") -> Demand:
     return Demand(
         request_id="r1",
         requesting_force=force,
+        requesting_region="West Midlands",
         location=VILLA_PARK,
         required_by=REQUIRED_BY,
         end=REQUIRED_BY + timedelta(days=3),
@@ -30,9 +40,9 @@ def candidate(unit_id: str, force: str, base: Place, **overrides: object) -> Can
         "force": force,
         "capability": Capability.PSU,
         "base": base,
+        "region": "West Midlands",
         "readiness_minutes": 30,
-        "available_from": REQUIRED_BY - timedelta(days=1),
-        "available_until": REQUIRED_BY + timedelta(days=10),
+        "windows": [Window(start=REQUIRED_BY - timedelta(days=1), end=REQUIRED_BY + timedelta(days=10))],
     }
     return Candidate(**(values | overrides))  # type: ignore[arg-type]
 
@@ -60,8 +70,12 @@ def test_units_that_are_busy_of_another_capability_or_not_free_for_the_period_ar
     units = [
         candidate("committed", "staffordshire", here, status=UnitStatus.COMMITTED),
         candidate("afo", "staffordshire", here, capability=Capability.AFO),
-        candidate("leaves-early", "staffordshire", here, available_until=REQUIRED_BY + timedelta(days=1)),
-        candidate("starts-late", "staffordshire", here, available_from=REQUIRED_BY + timedelta(hours=1)),
+        candidate("leaves-early", "staffordshire", here, windows=[Window(start=REQUIRED_BY, end=REQUIRED_BY + DAY)]),
+        candidate(
+            "starts-late", "staffordshire", here, windows=[Window(start=REQUIRED_BY + HOUR, end=REQUIRED_BY + 9 * DAY)]
+        ),
+        candidate("kept-home", "staffordshire", here, scope=LendingScope.FORCE),
+        candidate("other-region", "avon-and-somerset", here, region="South West", scope=LendingScope.REGION),
     ]
     plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=2)), units, TRAVEL)
     assert plan.allocations == []
@@ -84,3 +98,17 @@ def test_arrival_time_is_readiness_plus_travel() -> None:
     distance = TRAVEL.distance_km(base, VILLA_PARK)
     assert allocation.distance_km == pytest.approx(distance, abs=0.05)
     assert allocation.eta_minutes == pytest.approx(30 + TRAVEL.minutes(distance), abs=1)
+
+
+def test_no_force_is_planned_below_its_reserve() -> None:
+    near, far = Place(52.6, -2.0), Place(52.2, -2.2)
+    units = [
+        candidate("s1", "staffordshire", near),
+        candidate("s2", "staffordshire", near),
+        candidate("m1", "west-mercia", far),
+    ]
+    lendable = lendable_counts(free_counts(units), {"staffordshire": {Capability.PSU: 1}})
+    plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=3)), units, TRAVEL, lendable=lendable)
+    assert [a.unit_id for a in plan.allocations] == ["s1", "m1"]
+    assert plan.unfilled[0].quantity == 1
+    assert plan.unfilled[0].reason.endswith("reserve would be breached in staffordshire")
