@@ -205,6 +205,10 @@ class EventConsumer:
         self._consumer.subscribe(topics, listener=_AssignmentListener(self.assigned))
         await self._consumer.start()
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this consumer holds now."""
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
+
     async def stop(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()

@@ -54,6 +54,17 @@ class TopicProbe:
         **data: Any,
     ) -> dict[str, Any]:
         """The first CloudEvent of a short type whose data has the given values (and passes `where`)."""
+        return await self.wait_for_event((event_type,), timeout=timeout, where=where, **data)
+
+    async def wait_for_event(
+        self,
+        event_types: tuple[str, ...],
+        *,
+        timeout: float = 20.0,
+        where: Callable[[dict[str, Any]], bool] = lambda _: True,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """The first CloudEvent of any of the short types whose data has the given values (and passes `where`)."""
 
         def match(record: ConsumerRecord) -> bool:
             try:
@@ -61,13 +72,12 @@ class TopicProbe:
             except (TypeError, ValueError):
                 return False
             return bool(
-                event.get("type", "").endswith(f".{event_type}.v1")
+                any(event.get("type", "").endswith(f".{t}.v1") for t in event_types)
                 and all(event["data"].get(key) == value for key, value in data.items())
                 and where(event["data"])
             )
 
-        record = await self.wait_for(match, timeout=timeout)
-        parsed: dict[str, Any] = json.loads(record.value)
+        parsed: dict[str, Any] = json.loads((await self.wait_for(match, timeout=timeout)).value)
         return parsed
 
     async def drain(self, *, seconds: float = 1.0) -> None:
