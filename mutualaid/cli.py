@@ -1,14 +1,18 @@
-"""The `mutualaid` command: run the system, the embedded broker, tokens, contracts."""
+"""The `mutualaid` command: run the system, the embedded broker, tokens, contracts, unit imports."""
 
 import asyncio
 import signal
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shared.auth import Role, issue_token
 from shared.broker import EmbeddedBroker
 from shared.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from services.availability.schemas import ReplacementResult, UnitReplacement
 
 app = typer.Typer(help="Police mutual aid coordination platform.", no_args_is_help=True, add_completion=False)
 
@@ -98,3 +102,59 @@ def contracts(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     typer.echo(f"contracts written to {CONTRACTS_DIR}")
+
+
+@app.command("units-import")
+def units_import(
+    csv_file: Annotated[
+        Path, typer.Argument(help="CSV of the force's units (docs/examples/units.csv)", exists=True, dir_okay=False)
+    ],
+    force: Annotated[str, typer.Option(help="Force code whose whole declared set the file replaces")],
+    url: Annotated[str, typer.Option(help="Base URL of the availability service")] = "http://127.0.0.1:8002",
+    token: Annotated[
+        str | None, typer.Option(help="Bearer token; defaults to a development token of the force's resource manager")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only read and check the file; send nothing")] = False,
+) -> None:
+    """Replace a force's declared units with those of a CSV file; units left out are withdrawn."""
+    from mutualaid.unit_import import UnitImportError, parse_units
+    from shared.forces import forces
+
+    if force not in forces():
+        raise typer.BadParameter(f"unknown force {force!r}", param_hint="--force")
+    try:
+        with csv_file.open(newline="", encoding="utf-8-sig") as lines:
+            replacement = parse_units(lines, force=force)
+    except (UnitImportError, UnicodeDecodeError) as error:
+        typer.echo(f"{csv_file}: not imported\n{error}", err=True)
+        raise typer.Exit(1) from None
+    if dry_run:
+        typer.echo(f"read {len(replacement.items)} units for {force} from {csv_file}; nothing sent (dry run)")
+        return
+    result = asyncio.run(_send_units(url, force, replacement, token=token or development_token(force)))
+    typer.echo(
+        f"{result.force}: {result.declared} declared, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.withdrawn} withdrawn"
+    )
+
+
+async def _send_units(url: str, force: str, replacement: "UnitReplacement", *, token: str) -> "ReplacementResult":
+    """PUT the units to the service at url; an HTTP error or an unreachable service ends the command."""
+    import httpx
+
+    from mutualaid.unit_import import UnitsRefused, put_force_units
+
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            return await put_force_units(client, force, replacement, token=token)
+    except UnitsRefused as error:
+        typer.echo(f"refused ({error.status}): {error.detail}", err=True)
+    except httpx.HTTPError as error:
+        typer.echo(f"cannot reach the availability service at {url}: {error}", err=True)
+    raise typer.Exit(1)
+
+
+def development_token(force: str) -> str:
+    """A development token of a resource manager of the force, signed with the configured key."""
+    secret = CommonSettings().jwt_secret.get_secret_value()
+    return issue_token(secret, sub=f"{Role.RESOURCE_MANAGER.value}@{force}", role=Role.RESOURCE_MANAGER, force=force)
