@@ -60,7 +60,7 @@ async def test_a_submitted_request_is_stored_and_announced(service: RunningServi
         event = await probe.event("request.submitted", request_id=created["id"])
     assert event["specversion"] == "1.0"
     assert event["subject"] == created["id"]
-    assert event["data"]["needs"] == [{"capability": "PSU", "quantity": 2}]
+    assert event["data"]["needs"] == [{"capability": "PSU", "quantity": 2, "composition": None}]
     fetched = await service.client.get(f"/v1/requests/{created['id']}", headers=OPERATOR)
     assert [entry["status"] for entry in fetched.json()["timeline"]] == ["SUBMITTED"]
 
@@ -195,3 +195,17 @@ def _committed_unit(request_id: str) -> UnitState:
             "version": 2,
         }
     )
+
+
+async def test_a_composition_override_travels_with_the_request(service: RunningService, kafka: CommonSettings) -> None:
+    composition = [
+        {"role": "inspector", "count": 1},
+        {"role": "sergeant", "count": 4},
+        {"role": "constable", "count": 16},
+    ]
+    created = await submit(service, needs=[{"capability": "PSU", "quantity": 1, "composition": composition}])
+    async with TopicProbe(kafka, REQUESTS_TOPIC) as probe:
+        event = await probe.event("request.submitted", request_id=created["id"])
+    assert event["data"]["needs"][0]["composition"] == composition
+    fetched = await service.client.get(f"/v1/requests/{created['id']}", headers=OPERATOR)
+    assert fetched.json()["needs"][0]["composition"] == composition
