@@ -53,8 +53,9 @@ class Allocation(BaseModel):
     unit_id: str
     force: str
     capability: Capability
-    eta_minutes: int
+    eta_minutes: int = Field(description="Readiness plus travel, in minutes")
     distance_km: float
+    late: bool = Field(False, description="Cannot arrive by required_by; proposed only because nothing else can")
 
 
 class Shortfall(BaseModel):

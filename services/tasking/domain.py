@@ -3,7 +3,7 @@
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -110,6 +110,12 @@ def lendable_counts(
     return Counter({key: max(0, n - reserves.get(key[0], {}).get(key[1], 0)) for key, n in free.items()})
 
 
+def arrives_late(demand: Demand, eta_minutes: float, *, now: datetime | None = None) -> bool:
+    """True when a unit leaving now cannot be there by the request's required_by."""
+    departure = now or datetime.now(UTC)
+    return departure + timedelta(minutes=eta_minutes) > demand.required_by
+
+
 def free_counts(units: list[Candidate]) -> Counter[tuple[str, Capability]]:
     return Counter((unit.force, unit.capability) for unit in units if unit.status == UnitStatus.AVAILABLE)
 
@@ -120,6 +126,7 @@ def plan_nearest(
     travel: TravelModel,
     *,
     lendable: Counter[tuple[str, Capability]] | None = None,
+    now: datetime | None = None,
 ) -> Plan:
     """Greedy baseline: for each need, the units that arrive soonest (ties by unit id).
 
@@ -155,6 +162,7 @@ def plan_nearest(
                     capability=unit.capability,
                     eta_minutes=math.ceil(eta),
                     distance_km=round(distance, 1),
+                    late=arrives_late(demand, eta, now=now),
                 )
             )
         missing = need.quantity - chosen
@@ -179,3 +187,40 @@ def check_decidable(status: ProposalStatus) -> None:
     """Only a pending proposal can be approved or rejected."""
     if status != ProposalStatus.PENDING:
         raise Conflict(f"proposal is {status.value}; only a PENDING proposal can be decided")
+
+
+@dataclass(frozen=True)
+class PlanningProblem:
+    """Everything a planner may look at: the batch's demands, the free units, what each force can lend, and now."""
+
+    demands: list[Demand]
+    units: list[Candidate]
+    lendable: Counter[tuple[str, Capability]]
+    now: datetime
+
+
+class Planner(Protocol):
+    """Plans a batch of demands together; the same problem always gives the same plans."""
+
+    name: str
+
+    def plan(self, problem: PlanningProblem, travel: TravelModel) -> dict[str, Plan]: ...
+
+
+class GreedyPlanner:
+    """The baseline a coordinator on the phone would follow: request by request, nearest unit first."""
+
+    name = "greedy-nearest"
+
+    def plan(self, problem: PlanningProblem, travel: TravelModel) -> dict[str, Plan]:
+        lendable = Counter(problem.lendable)
+        taken: set[str] = set()
+        plans: dict[str, Plan] = {}
+        for demand in problem.demands:
+            units = [unit for unit in problem.units if unit.unit_id not in taken]
+            plan = plan_nearest(demand, units, travel, lendable=lendable, now=problem.now)
+            for allocation in plan.allocations:
+                taken.add(allocation.unit_id)
+                lendable[(allocation.force, allocation.capability)] -= 1
+            plans[demand.request_id] = plan
+        return plans
