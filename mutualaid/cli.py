@@ -158,3 +158,24 @@ def development_token(force: str) -> str:
     """A development token of a resource manager of the force, signed with the configured key."""
     secret = CommonSettings().jwt_secret.get_secret_value()
     return issue_token(secret, sub=f"{Role.RESOURCE_MANAGER.value}@{force}", role=Role.RESOURCE_MANAGER, force=force)
+
+
+audit_app = typer.Typer(help="The tasking service's audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    database_url: Annotated[
+        str | None, typer.Option(help="The tasking database; defaults to TASKING_DATABASE_URL")
+    ] = None,
+) -> None:
+    """Check the hash chain of the audit trail; names the first entry that does not verify."""
+    from mutualaid.audit import verify_database
+
+    verdict = asyncio.run(verify_database(database_url))
+    if verdict.intact:
+        typer.echo(f"audit trail intact: {verdict.entries} entries")
+        return
+    typer.echo(f"audit trail BROKEN at entry {verdict.first_broken}: {verdict.reason}", err=True)
+    raise typer.Exit(1)

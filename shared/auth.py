@@ -78,7 +78,9 @@ def authenticated(
     if credentials is None:
         raise Unauthorized("send an Authorization: Bearer <token> header")
     secret: str = request.app.state.jwt_secret
-    return decode_token(secret, credentials.credentials)
+    principal = decode_token(secret, credentials.credentials)
+    request.state.principal = principal  # for whoever records a refusal after this point
+    return principal
 
 
 def require(*roles: Role) -> Callable[[Principal], Principal]:

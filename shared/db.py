@@ -1,18 +1,23 @@
 """Async database helpers for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Column, DateTime, Enum, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -90,3 +95,21 @@ async def list_matching(
             query = query.where(column == value)
     async with sessions() as session:
         return list((await session.exec(query)).all())
+
+
+def retry_on_conflict(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Run a whole transaction again when a concurrent one won a unique key or a lock (a few times)."""
+
+    @functools.wraps(handler)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((IntegrityError, OperationalError)),
+            stop=stop_after_attempt(5),
+            wait=wait_random(0, 0.05),
+            reraise=True,
+        ):
+            with attempt:
+                return await handler(*args, **kwargs)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    return run

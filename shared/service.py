@@ -17,7 +17,7 @@ from shared.forces import forces
 from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
 from shared.settings import ServiceSettings
-from shared.web import install_operational_routes, install_problem_handlers
+from shared.web import RefusalHook, install_operational_routes, install_problem_handlers
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,19 @@ class ServiceRuntime:
         }
 
 
-def build_app(runtime: ServiceRuntime, *, title: str, description: str, routers: list[APIRouter]) -> FastAPI:
+def build_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: list[APIRouter],
+    on_refused: RefusalHook | None = None,
+) -> FastAPI:
     """A service's FastAPI app: its routes, problem+json errors, health, readiness and metrics."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=runtime.lifespan)
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
-    install_problem_handlers(app)
+    install_problem_handlers(app, on_refused=on_refused)
     install_operational_routes(app, service=runtime.name, readiness=runtime.readiness)
     for router in routers:
         app.include_router(router)

@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import MutualAidError
+from shared.errors import Forbidden, MutualAidError
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://mutualaid.police.uk/problems/"
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+RefusalHook = Callable[[Request, Forbidden], Awaitable[None]]
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -26,9 +27,13 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    async def on_domain_error(_: Request, error: Exception) -> Response:
+def install_problem_handlers(app: FastAPI, *, on_refused: RefusalHook | None = None) -> None:
+    """Map errors to problem+json; on_refused is told of every 403 first (to audit it)."""
+
+    async def on_domain_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, MutualAidError)
+        if on_refused is not None and isinstance(error, Forbidden):
+            await on_refused(request, error)
         return problem(error.status, error.code, error.title, error.detail)
 
     async def on_validation_error(_: Request, error: Exception) -> Response:

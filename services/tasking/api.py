@@ -4,9 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.tasking import handlers
+from services.tasking import audit_store, handlers
 from services.tasking.models import Proposal
-from services.tasking.schemas import Approval, PlanningUnit, PlanningUnitList, ProposalList, ProposalPublic, Rejection
+from services.tasking.schemas import (
+    Approval,
+    AuditItem,
+    AuditList,
+    AuditVerdict,
+    PlanningUnit,
+    PlanningUnitList,
+    ProposalList,
+    ProposalPublic,
+    Rejection,
+)
 from shared.auth import CurrentPrincipal, Principal, Role, require
 from shared.events import ProposalStatus, UnitStatus
 from shared.service import Runtime
@@ -66,6 +76,30 @@ async def list_units(
     """The units as the planner sees them: tasking's read model, fed by availability events."""
     units = await handlers.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
     return PlanningUnitList(items=[PlanningUnit.model_validate(unit.model_dump()) for unit in units])
+
+
+Auditor = Annotated[
+    Principal, Depends(require(Role.AUDITOR, Role.COORDINATOR, Role.NATIONAL_COORDINATOR, Role.INTEGRATION))
+]
+
+
+@router.get("/audit", response_model=AuditList, tags=["audit"])
+async def list_audit(
+    _: Auditor,
+    rt: Runtime,
+    request_id: Annotated[str | None, Query(description="Only the entries of this request")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> AuditList:
+    """The audit trail, oldest first: every proposal, decision and refused attempt, chained by hash."""
+    entries = await audit_store.list_entries(sessions=rt.sessions, request_id=request_id, limit=limit)
+    return AuditList(items=[AuditItem.model_validate(entry.model_dump()) for entry in entries])
+
+
+@router.get("/audit/verify", response_model=AuditVerdict, tags=["audit"])
+async def verify_audit(_: Auditor, rt: Runtime) -> AuditVerdict:
+    """Check the whole chain; names the first entry whose content or links were changed."""
+    verdict = await audit_store.verify_trail(sessions=rt.sessions)
+    return AuditVerdict.model_validate(verdict, from_attributes=True)
 
 
 def to_public(proposal: Proposal) -> ProposalPublic:

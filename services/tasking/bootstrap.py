@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from services.tasking.api import router
 from services.tasking.config import TaskingSettings
 from services.tasking.consumers import register_consumers
 from services.tasking.domain import GreatCircleTravel
-from services.tasking.handlers import Deps
+from services.tasking.handlers import Deps, record_refusal
+from shared.errors import Forbidden
 from shared.service import ServiceRuntime, build_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,9 +23,21 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
     deps = Deps(uow=runtime.uow, travel=travel)
     runtime.extras["deps"] = deps
     register_consumers(runtime, deps)
+
+    async def on_refused(request: Request, error: Forbidden) -> None:
+        await record_refusal(
+            principal=getattr(request.state, "principal", None),
+            method=request.method,
+            path=request.url.path,
+            reason=error.detail,
+            proposal_id=request.path_params.get("proposal_id"),
+            deps=deps,
+        )
+
     return build_app(
         runtime,
         title="Mutual aid tasking",
         description="Matches requests to units across forces; coordinators approve; tasking orders go out.",
         routers=[router],
+        on_refused=on_refused,
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden
 from shared.events import Allocation, ProposalStatus, Shortfall, UnitStatus
 from shared.vocabulary import Capability, LendingScope, Need, Window
 
@@ -178,6 +178,18 @@ def _why(need: Need, candidates: int, reserve_limited: set[str]) -> str:
     if reserve_limited:
         reason += "; reserve would be breached in " + ", ".join(sorted(reserve_limited))
     return reason
+
+
+def check_approver(role: str, region: str | None, lending_regions: set[str]) -> None:
+    """A regional coordinator decides only on units of their own region; cross-region needs a national one."""
+    if role == "national_coordinator":
+        return
+    outside = sorted(lending_regions - {region} if region else lending_regions)
+    if outside:
+        raise Forbidden(
+            f"a coordinator of {region or 'no region'} cannot decide on units from {', '.join(outside)};"
+            " cross-region tasking needs a national coordinator"
+        )
 
 
 HOLDING_PROPOSALS = frozenset({ProposalStatus.PENDING, ProposalStatus.APPROVED})

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.tasking import audit_store
 from services.tasking.domain import (
     HOLDING_PROPOSALS,
     Candidate,
@@ -17,6 +18,7 @@ from services.tasking.domain import (
     Plan,
     RequestState,
     TravelModel,
+    check_approver,
     check_decidable,
     lendable_counts,
     plan_nearest,
@@ -24,7 +26,7 @@ from services.tasking.domain import (
 from services.tasking.models import PolicyView, Proposal, RequestView, UnitView
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, follow_up, new_event
-from shared.db import SessionFactory, list_matching
+from shared.db import SessionFactory, list_matching, retry_on_conflict
 from shared.errors import Conflict, NotFound
 from shared.events import (
     Allocation,
@@ -48,6 +50,7 @@ from shared.events import (
     UnitUpdated,
     UnitWithdrawn,
 )
+from shared.forces import region_of
 from shared.messaging import UnitOfWork, utcnow
 from shared.vocabulary import Capability, Need, Window
 
@@ -107,6 +110,13 @@ async def _propose(
         work.session.add(request)
         unfilled = RequestUnfilled(request_id=request.request_id, unfilled=plan.unfilled)
         work.publish(follow_up(unfilled, source=SOURCE, cause=cause), unfilled)
+        await audit_store.append(
+            work.session,
+            action="request.unfilled",
+            principal=None,
+            request_id=request.request_id,
+            detail={"unfilled": [s.model_dump(mode="json") for s in plan.unfilled]},
+        )
         return None
     proposal = _new_proposal(request.request_id, plan)
     work.session.add(proposal)
@@ -120,6 +130,14 @@ async def _propose(
         planner=PLANNER,
     )
     work.publish(follow_up(created, source=SOURCE, cause=cause), created)
+    await audit_store.append(
+        work.session,
+        action="proposal.created",
+        principal=None,
+        request_id=request.request_id,
+        proposal_id=proposal.id,
+        detail={"planner": PLANNER, "allocations": proposal.allocations, "unfilled": proposal.unfilled},
+    )
     return proposal
 
 
@@ -292,13 +310,23 @@ async def on_commit_rejected(event: CloudEvent, data: CommitRejected, *, deps: D
             request_id=data.request_id, proposal_id=proposal.id, superseded_by=proposal.superseded_by, reason=reason
         )
         work.publish(follow_up(superseded, source=SOURCE, cause=event), superseded)
+        await audit_store.append(
+            work.session,
+            action="proposal.superseded",
+            principal=None,
+            request_id=data.request_id,
+            proposal_id=proposal.id,
+            detail={"reason": reason, "superseded_by": proposal.superseded_by},
+        )
         await work.commit()
 
 
+@retry_on_conflict
 async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: Deps) -> Proposal:
     """A coordinator approves a pending proposal: tasking.approved asks availability to commit the units."""
     async with deps.uow() as work:
         proposal, request = await _pending(work.session, proposal_id)
+        _check_approver(principal, proposal)
         if not proposal.allocations:
             raise Conflict("the proposal allocates no unit; there is nothing to approve")
         _decide(proposal, ProposalStatus.APPROVED, principal, reason)
@@ -316,14 +344,17 @@ async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: 
             reason=reason,
         )
         work.publish(new_event(approved, source=SOURCE), approved)
+        await _audit_decision(work, "tasking.approved", proposal, principal, reason)
         await work.commit()
         return proposal
 
 
+@retry_on_conflict
 async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: Deps) -> Proposal:
     """A coordinator rejects a pending proposal, with a reason."""
     async with deps.uow() as work:
         proposal, request = await _pending(work.session, proposal_id)
+        _check_approver(principal, proposal)
         _decide(proposal, ProposalStatus.REJECTED, principal, reason)
         request.state = RequestState.REJECTED
         work.session.add_all([proposal, request])
@@ -331,8 +362,38 @@ async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: D
             request_id=request.request_id, proposal_id=proposal.id, rejected_by=principal.sub, reason=reason
         )
         work.publish(new_event(rejected, source=SOURCE), rejected)
+        await _audit_decision(work, "tasking.rejected", proposal, principal, reason)
         await work.commit()
         return proposal
+
+
+async def _audit_decision(work: UnitOfWork, action: str, proposal: Proposal, principal: Principal, reason: str) -> None:
+    await audit_store.append(
+        work.session,
+        action=action,
+        principal=principal,
+        request_id=proposal.request_id,
+        proposal_id=proposal.id,
+        detail={"reason": reason, "allocations": proposal.allocations},
+    )
+
+
+@retry_on_conflict
+async def record_refusal(
+    *, principal: Principal | None, method: str, path: str, reason: str, proposal_id: str | None, deps: Deps
+) -> None:
+    """A refused attempt (403) goes into the audit trail like any decision."""
+    async with deps.uow() as work:
+        proposal = await work.session.get(Proposal, proposal_id) if proposal_id else None
+        await audit_store.append(
+            work.session,
+            action="refused",
+            principal=principal,
+            request_id=proposal.request_id if proposal else None,
+            proposal_id=proposal_id,
+            detail={"method": method, "path": path, "reason": reason},
+        )
+        await work.commit()
 
 
 async def _pending(session: AsyncSession, proposal_id: str) -> tuple[Proposal, RequestView]:
@@ -344,6 +405,11 @@ async def _pending(session: AsyncSession, proposal_id: str) -> tuple[Proposal, R
     if request is None:
         raise NotFound(f"proposal {proposal_id} names unknown request {proposal.request_id}")
     return proposal, request
+
+
+def _check_approver(principal: Principal, proposal: Proposal) -> None:
+    lending_regions = {region_of(allocation["force"]) for allocation in proposal.allocations}
+    check_approver(principal.role.value, principal.region, lending_regions)
 
 
 def _decide(proposal: Proposal, status: ProposalStatus, principal: Principal, reason: str) -> None:

@@ -80,4 +80,21 @@ class PolicyView(SQLModel, table=True):
     policy_version: int
 
 
-OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal", "tasking_policy"})
+class AuditEntry(SQLModel, table=True):
+    """One decision or refusal, chained to the entry before it by hash; rows are only ever appended."""
+
+    __tablename__ = "audit_entry"
+
+    seq: int = Field(primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    action: str = Field(max_length=50)
+    request_id: str | None = Field(default=None, index=True, max_length=36)
+    proposal_id: str | None = Field(default=None, max_length=36)
+    actor: str = Field(max_length=200)
+    role: str = Field(max_length=50)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    previous_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal", "tasking_policy", "audit_entry"})

@@ -1,6 +1,7 @@
 """HTTP bodies of the tasking service (v1 contract: extend, never rename)."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,3 +53,27 @@ class PlanningUnit(BaseModel):
 
 class PlanningUnitList(BaseModel):
     items: list[PlanningUnit]
+
+
+class AuditItem(BaseModel):
+    seq: int
+    at: datetime
+    action: str
+    request_id: str | None
+    proposal_id: str | None
+    actor: str
+    role: str
+    detail: dict[str, Any]
+    previous_hash: str
+    hash: str
+
+
+class AuditList(BaseModel):
+    items: list[AuditItem]
+
+
+class AuditVerdict(BaseModel):
+    intact: bool
+    entries: int
+    first_broken: int | None = Field(description="seq of the first entry that does not verify")
+    reason: str

@@ -125,6 +125,7 @@ async def test_a_request_gets_the_nearest_units_of_other_forces(
         "capability": "PSU",
         "eta_minutes": proposal["allocations"][0]["eta_minutes"],
         "distance_km": proposal["allocations"][0]["distance_km"],
+        "late": False,
     }
     assert 30 < proposal["allocations"][0]["eta_minutes"] < proposal["allocations"][1]["eta_minutes"]
 

@@ -1,0 +1,74 @@
+"""Storing and reading the audit trail; the chain rules are in services.tasking.audit."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.tasking.audit import GENESIS, StoredEntry, Verdict, entry_hash, verify
+from services.tasking.models import AuditEntry
+from shared.auth import Principal
+from shared.db import SessionFactory
+from shared.messaging import utcnow
+
+BODY_FIELDS = ("seq", "at", "action", "request_id", "proposal_id", "actor", "role", "detail")
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    action: str,
+    principal: Principal | None,
+    request_id: str | None = None,
+    proposal_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an entry after the newest one, in the caller's transaction (a racing append fails on seq)."""
+    head = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(1))).first()
+    entry = AuditEntry(
+        seq=head.seq + 1 if head else 1,
+        at=utcnow(),
+        action=action,
+        request_id=request_id,
+        proposal_id=proposal_id,
+        actor=principal.sub if principal else "system:tasking",
+        role=principal.role.value if principal else "system",
+        detail=detail or {},
+        previous_hash=head.hash if head else GENESIS,
+        hash="",
+    )
+    entry.hash = entry_hash(entry.previous_hash, body_of(entry))
+    session.add(entry)
+    return entry
+
+
+def body_of(entry: AuditEntry) -> dict[str, Any]:
+    """What the hash covers: every field but the hashes themselves."""
+    return {name: getattr(entry, name) for name in BODY_FIELDS}
+
+
+async def list_entries(*, sessions: SessionFactory, request_id: str | None, limit: int) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(col(AuditEntry.seq)).limit(limit)
+    if request_id:
+        query = query.where(AuditEntry.request_id == request_id)
+    async with sessions() as session:
+        return list((await session.exec(query)).all())
+
+
+async def verify_trail(*, sessions: SessionFactory, page: int = 1000) -> Verdict:
+    """Verify the whole chain, reading it in pages."""
+
+    async def stored() -> AsyncIterator[StoredEntry]:
+        after = 0
+        while True:
+            async with sessions() as session:
+                query = select(AuditEntry).where(AuditEntry.seq > after).order_by(col(AuditEntry.seq)).limit(page)
+                rows = list((await session.exec(query)).all())
+            for row in rows:
+                yield StoredEntry(seq=row.seq, body=body_of(row), previous_hash=row.previous_hash, hash=row.hash)
+            if len(rows) < page:
+                return
+            after = rows[-1].seq
+
+    return verify([entry async for entry in stored()])
