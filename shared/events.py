@@ -92,6 +92,15 @@ class RequestSubmitted(_RequestEvent):
     submitted_by: str
 
 
+@register
+class RequestCancelled(_RequestEvent):
+    """The requesting force cancelled its request before it was approved."""
+
+    event_type = "request.cancelled"
+    cancelled_by: str
+    reason: str
+
+
 # --- availability topic ---------------------------------------------------------------------------
 
 
@@ -218,6 +227,11 @@ class ProposalStatus(StrEnum):
     SUPERSEDED = "SUPERSEDED"
 
 
+class Tier(StrEnum):
+    REGIONAL = "REGIONAL"
+    NATIONAL = "NATIONAL"
+
+
 @register
 class ProposalCreated(_TaskingEvent):
     """The matcher proposed units for a request; a coordinator must approve it."""
@@ -227,6 +241,15 @@ class ProposalCreated(_TaskingEvent):
     allocations: list[Allocation]
     unfilled: list[Shortfall]
     planner: str
+    tier: Tier = Field(Tier.REGIONAL, description="REGIONAL: units of the host's region; NATIONAL: from any region")
+
+
+@register
+class RequestEscalated(_TaskingEvent):
+    """The host's region cannot fill the request: what is missing goes to national planning."""
+
+    event_type = "request.escalated"
+    shortfall: list[Shortfall]
 
 
 @register
@@ -252,6 +275,7 @@ class TaskingApproved(_TaskingEvent):
     allocations: list[Allocation]
     approved_by: str
     reason: str = ""
+    partial: bool = Field(False, description="The approved proposal leaves part of the request unfilled")
 
 
 @register
