@@ -1,8 +1,13 @@
-"""Command-line access to the tasking audit trail, straight from the tasking database."""
+"""Command-line access to the tasking audit trail and decision records, straight from the tasking database."""
 
-from services.tasking import audit_store
+from typing import Any
+
+from sqlmodel import col, select
+
+from services.tasking import audit_store, commands
 from services.tasking.audit import Verdict
 from services.tasking.config import TaskingSettings
+from services.tasking.models import Proposal
 from shared import db
 
 
@@ -11,5 +16,24 @@ async def verify_database(database_url: str | None = None) -> Verdict:
     engine = db.create_engine(database_url or TaskingSettings().database_url)
     try:
         return await audit_store.verify_trail(sessions=db.session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def replay_database(database_url: str | None, proposal_id: str | None) -> list[dict[str, Any]]:
+    """Replay the planning run of one proposal, or of every proposal (each run once)."""
+    engine = db.create_engine(database_url or TaskingSettings().database_url)
+    sessions = db.session_factory(engine)
+    try:
+        if proposal_id is not None:
+            return [await commands.replay(proposal_id, sessions=sessions)]
+        async with sessions() as session:
+            rows = await session.exec(
+                select(Proposal.id, Proposal.planning_run_id)
+                .where(col(Proposal.planning_run_id).is_not(None))
+                .order_by(col(Proposal.created_at))
+            )
+            one_per_run = {run_id: pid for pid, run_id in rows.all()}
+        return [await commands.replay(pid, sessions=sessions) for pid in one_per_run.values()]
     finally:
         await engine.dispose()

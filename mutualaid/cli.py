@@ -179,3 +179,25 @@ def audit_verify(
         return
     typer.echo(f"audit trail BROKEN at entry {verdict.first_broken}: {verdict.reason}", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    proposal_id: Annotated[str | None, typer.Argument(help="A proposal; leave out with --all")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Replay the run of every proposal")] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="The tasking database; defaults to TASKING_DATABASE_URL")
+    ] = None,
+) -> None:
+    """Re-run the planner on a proposal's recorded inputs and show that the same plan comes out."""
+    from mutualaid.audit import replay_database
+
+    if (proposal_id is None) == (not every):
+        raise typer.BadParameter("give one proposal id, or --all")
+    results = asyncio.run(replay_database(database_url, None if every else proposal_id))
+    for result in results:
+        verdict = "same plan" if result["same_plan"] else f"DIFFERENT: {result['differences']}"
+        typer.echo(f"run {result['planning_run_id']} ({result['planner']}): {verdict}")
+    if not all(result["same_plan"] for result in results):
+        raise typer.Exit(1)
+    typer.echo(f"{len(results)} planning run(s) replayed: every plan reproduced")

@@ -4,18 +4,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.tasking import audit_store, handlers
+from services.tasking import audit_store, commands, handlers
 from services.tasking.models import Proposal
 from services.tasking.schemas import (
     Approval,
     AuditItem,
     AuditList,
     AuditVerdict,
+    Explanation,
     PlanningUnit,
     PlanningUnitList,
     ProposalList,
     ProposalPublic,
     Rejection,
+    StandDown,
+    StandDownResult,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require
 from shared.events import ProposalStatus, UnitStatus
@@ -43,26 +46,42 @@ async def list_proposals(
     status: ProposalStatus | None = None,
 ) -> ProposalList:
     """Proposals, oldest first, optionally for one request and in one status."""
-    proposals = await handlers.list_proposals(sessions=rt.sessions, request_id=request_id, status=status)
+    proposals = await commands.list_proposals(sessions=rt.sessions, request_id=request_id, status=status)
     return ProposalList(items=[to_public(proposal) for proposal in proposals])
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalPublic)
 async def get_proposal(proposal_id: str, _: CurrentPrincipal, rt: Runtime) -> ProposalPublic:
     """One proposal: the units allocated, what is unfilled, and the decision on it."""
-    return to_public(await handlers.get_proposal(proposal_id, sessions=rt.sessions))
+    return to_public(await commands.get_proposal(proposal_id, sessions=rt.sessions))
 
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic)
 async def approve(proposal_id: str, body: Approval, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Approve a pending proposal: the lending forces' units are committed to the request."""
-    return to_public(await handlers.approve(proposal_id, principal=principal, reason=body.reason, deps=d))
+    return to_public(await commands.approve(proposal_id, principal=principal, reason=body.reason, deps=d))
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=ProposalPublic)
 async def reject(proposal_id: str, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Reject a pending proposal; a reason is required."""
-    return to_public(await handlers.reject(proposal_id, principal=principal, reason=body.reason, deps=d))
+    return to_public(await commands.reject(proposal_id, principal=principal, reason=body.reason, deps=d))
+
+
+@router.get("/proposals/{proposal_id}/explanation", response_model=Explanation)
+async def explain_proposal(proposal_id: str, _: CurrentPrincipal, rt: Runtime) -> Explanation:
+    """Why this proposal: the planner and its settings, the inputs it saw, each unit chosen and each left out."""
+    return Explanation.model_validate(await commands.explanation(proposal_id, sessions=rt.sessions))
+
+
+StandingDown = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
+
+
+@router.post("/requests/{request_id}/stand-down", response_model=StandDownResult, tags=["requests"])
+async def stand_down(request_id: str, body: StandDown, principal: StandingDown, d: Deps) -> StandDownResult:
+    """The host force ends its deployment: the lent units are released and the request closes."""
+    request = await commands.stand_down(request_id, principal=principal, reason=body.reason, deps=d)
+    return StandDownResult(request_id=request.request_id, state=request.state)
 
 
 @router.get("/units", response_model=PlanningUnitList, tags=["read model"])
@@ -74,7 +93,7 @@ async def list_units(
     status: UnitStatus | None = None,
 ) -> PlanningUnitList:
     """The units as the planner sees them: tasking's read model, fed by availability events."""
-    units = await handlers.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
+    units = await commands.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
     return PlanningUnitList(items=[PlanningUnit.model_validate(unit.model_dump()) for unit in units])
 
 

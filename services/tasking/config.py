@@ -1,5 +1,7 @@
 """Settings of the tasking service (environment prefix TASKING_)."""
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -14,3 +16,7 @@ class TaskingSettings(ServiceSettings):
     port: int = 8003
     road_factor: float = Field(1.3, ge=1.0, description="Road distance over great-circle distance")
     convoy_speed_kmh: float = Field(80.0, gt=0, description="Average speed of a convoy of carriers")
+    batch_window_ms: int = Field(
+        200, ge=0, le=60000, description="Requests of one priority arriving within this window are planned together"
+    )
+    planner: Literal["optimal", "greedy"] = Field("greedy", description="optimal (OR-Tools) or the greedy baseline")

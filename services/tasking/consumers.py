@@ -1,13 +1,16 @@
-"""Kafka in: submitted requests to plan, unit states for the read model, and commit outcomes."""
+"""Kafka in: requests to plan or drop, unit states and policies for the read model, and commit outcomes."""
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from services.tasking import handlers
+from shared.cloudevents import EventData
 from shared.events import (
     AVAILABILITY_TOPIC,
     REQUESTS_TOPIC,
     CommitRejected,
     PolicyUpdated,
+    RequestCancelled,
     RequestSubmitted,
     UnitDeclared,
     UnitsCommitted,
@@ -21,17 +24,19 @@ from shared.service import ServiceRuntime
 
 def register_consumers(runtime: ServiceRuntime, deps: handlers.Deps) -> None:
     """One consumer group over the requests and availability topics."""
+    on: dict[type[EventData], Callable[..., Awaitable[None]]] = {
+        RequestSubmitted: handlers.on_request_submitted,
+        RequestCancelled: handlers.on_request_cancelled,
+        UnitDeclared: handlers.on_unit_state,
+        UnitUpdated: handlers.on_unit_state,
+        UnitWithdrawn: handlers.on_unit_state,
+        UnitsCommitted: handlers.on_units_committed,
+        CommitRejected: handlers.on_commit_rejected,
+        UnitsRecalled: handlers.on_units_recalled,
+        UnitsReleased: handlers.on_units_released,
+        PolicyUpdated: handlers.on_policy_updated,
+    }
     runtime.consume(
         topics=[REQUESTS_TOPIC, AVAILABILITY_TOPIC],
-        handlers={
-            RequestSubmitted.cloudevent_type(): partial(handlers.on_request_submitted, deps=deps),
-            UnitDeclared.cloudevent_type(): partial(handlers.on_unit_state, deps=deps),
-            UnitUpdated.cloudevent_type(): partial(handlers.on_unit_state, deps=deps),
-            UnitWithdrawn.cloudevent_type(): partial(handlers.on_unit_state, deps=deps),
-            UnitsCommitted.cloudevent_type(): partial(handlers.on_units_committed, deps=deps),
-            UnitsRecalled.cloudevent_type(): partial(handlers.on_units_moved, deps=deps),
-            UnitsReleased.cloudevent_type(): partial(handlers.on_units_moved, deps=deps),
-            PolicyUpdated.cloudevent_type(): partial(handlers.on_policy_updated, deps=deps),
-            CommitRejected.cloudevent_type(): partial(handlers.on_commit_rejected, deps=deps),
-        },
+        handlers={model.cloudevent_type(): partial(handler, deps=deps) for model, handler in on.items()},
     )

@@ -14,13 +14,21 @@ from shared.vocabulary import Capability, LendingScope, Need, Window
 EARTH_RADIUS_KM = 6371.0088
 
 
+RULE_SET_VERSION = "2026.11-1"  # eligibility: capability, status, other force, scope, window, tier, reserve
+
+
 class RequestState(StrEnum):
-    OPEN = "OPEN"
+    OPEN = "OPEN"  # has needs that no pending, approved or committed unit covers: to be planned
     PROPOSED = "PROPOSED"
     APPROVED = "APPROVED"
     MOBILISED = "MOBILISED"
     REJECTED = "REJECTED"
     UNFILLED = "UNFILLED"
+    CANCELLED = "CANCELLED"
+    STOOD_DOWN = "STOOD_DOWN"
+
+
+CLOSED_STATES = frozenset({RequestState.REJECTED, RequestState.CANCELLED, RequestState.STOOD_DOWN})
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class Demand:
     required_by: datetime
     end: datetime
     needs: list[Need]
+    regions: frozenset[str] | None = None  # regional tier: only units of these regions; None: national
 
 
 @dataclass(frozen=True)
@@ -88,14 +97,33 @@ class GreatCircleTravel:
 
 
 def is_candidate(unit: Candidate, demand: Demand, capability: Capability) -> bool:
-    """Right capability, available, lent by another force that allows it, and free for the whole period."""
-    return (
-        unit.capability == capability
-        and unit.status == UnitStatus.AVAILABLE
-        and unit.force != demand.requesting_force
-        and scope_allows(unit.scope, unit.region, demand.requesting_region)
-        and any(w.start <= demand.required_by and demand.end <= w.end for w in unit.windows)
-    )
+    """Right capability, available, lent by another force that allows it, in the tier, free for the whole period."""
+    return unit.capability == capability and exclusion(unit, demand) is None
+
+
+def exclusion(unit: Candidate, demand: Demand) -> str | None:
+    """Why a unit of the right capability cannot serve the demand at all (a reason code), or None."""
+    if unit.status != UnitStatus.AVAILABLE:
+        return "NOT_AVAILABLE"
+    if unit.force == demand.requesting_force:
+        return "HOST_FORCE"
+    if not scope_allows(unit.scope, unit.region, demand.requesting_region):
+        return "SCOPE"
+    if demand.regions is not None and unit.region not in demand.regions:
+        return "OUTSIDE_REGION"
+    if not any(w.start <= demand.required_by and demand.end <= w.end for w in unit.windows):
+        return "WINDOW"
+    return None
+
+
+def outstanding(needs: list[Need], covered: Counter[Capability]) -> list[Need]:
+    """What of the needs no unit covers yet (pending, approved or committed)."""
+    left = []
+    for need in needs:
+        missing = need.quantity - covered[need.capability]
+        if missing > 0:
+            left.append(need.model_copy(update={"quantity": missing}))
+    return left
 
 
 def scope_allows(scope: LendingScope, unit_region: str, requesting_region: str) -> bool:

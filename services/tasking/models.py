@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from services.tasking.domain import RequestState
 from shared.db import UTCDateTime, enum_column
-from shared.events import ProposalStatus, UnitStatus
+from shared.events import ProposalStatus, Tier, UnitStatus
 from shared.messaging import utcnow
 from shared.vocabulary import Capability, LendingScope, Priority
 
@@ -29,6 +29,14 @@ class RequestView(SQLModel, table=True):
     needs: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     state: RequestState = Field(default=RequestState.OPEN, sa_column=enum_column(RequestState))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    correlation_id: str = Field(default="", max_length=64)
+    committed: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False), description="unit id -> capability"
+    )
+    excluded_units: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    supersedes: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="proposals the next one replaces"
+    )
 
 
 class UnitView(SQLModel, table=True):
@@ -63,6 +71,8 @@ class Proposal(SQLModel, table=True):
     allocations: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     unfilled: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     planner: str = Field(max_length=50)
+    tier: Tier = Field(default=Tier.REGIONAL, sa_column=enum_column(Tier))
+    planning_run_id: str | None = Field(default=None, max_length=36, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -78,6 +88,22 @@ class PolicyView(SQLModel, table=True):
     force: str = Field(primary_key=True, max_length=64)
     reserve: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     policy_version: int
+
+
+class PlanningRun(SQLModel, table=True):
+    """One planner run over a batch: its exact inputs and settings, so it can be explained and replayed."""
+
+    __tablename__ = "planning_run"
+
+    id: str = Field(primary_key=True, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    priority: Priority = Field(sa_column=enum_column(Priority))
+    tier: Tier = Field(sa_column=enum_column(Tier))
+    planner: str = Field(max_length=50)
+    parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    rule_set: str = Field(max_length=50)
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    digest: str = Field(max_length=64, description="SHA-256 of the inputs: the read model as the planner saw it")
 
 
 class AuditEntry(SQLModel, table=True):
@@ -97,4 +123,4 @@ class AuditEntry(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
 
 
-OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal", "tasking_policy", "audit_entry"})
+OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal", "tasking_policy", "audit_entry", "planning_run"})

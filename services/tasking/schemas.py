@@ -5,8 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import Allocation, ProposalStatus, Shortfall, UnitStatus
-from shared.vocabulary import Capability
+from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
+from shared.vocabulary import Capability, Priority
 
 
 class ProposalPublic(BaseModel):
@@ -16,6 +16,8 @@ class ProposalPublic(BaseModel):
     allocations: list[Allocation]
     unfilled: list[Shortfall]
     planner: str
+    tier: Tier = Field(description="REGIONAL: from the host's region; NATIONAL: drawn from every region")
+    planning_run_id: str | None
     created_at: datetime
     decided_by: str | None
     decided_at: datetime | None
@@ -77,3 +79,46 @@ class AuditVerdict(BaseModel):
     entries: int
     first_broken: int | None = Field(description="seq of the first entry that does not verify")
     reason: str
+
+
+class ChosenUnit(Allocation):
+    score: float = Field(description="What the planner minimised for this unit: its arrival time in minutes")
+
+
+class ExcludedUnit(BaseModel):
+    unit_id: str
+    force: str
+    reason: str = Field(
+        description="HOST_FORCE, NOT_AVAILABLE, SCOPE, OUTSIDE_REGION, WINDOW, HELD_BY_ANOTHER_PROPOSAL,"
+        " FAILED_TO_COMMIT, TAKEN_BY_ANOTHER_REQUEST, RESERVE or NOT_NEEDED"
+    )
+
+
+class Explanation(BaseModel):
+    """The decision record of a proposal."""
+
+    proposal_id: str
+    request_id: str
+    tier: Tier
+    planning_run_id: str
+    planned_at: datetime
+    priority: Priority
+    planner: str
+    parameters: dict[str, Any]
+    rule_set: str
+    inputs_digest: str = Field(description="SHA-256 of the inputs the planner saw (the read model at that moment)")
+    units_considered: int
+    chosen: list[ChosenUnit]
+    excluded: list[ExcludedUnit]
+    unfilled: list[Shortfall]
+
+
+class StandDown(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=2000)
+
+
+class StandDownResult(BaseModel):
+    request_id: str
+    state: str

@@ -83,7 +83,8 @@ async def test_a_regional_coordinator_cannot_approve_units_from_another_region(
     regional = await service.client.post(approve, json={}, headers=COORDINATOR)
     assert regional.status_code == 403
     assert "cross-region tasking needs a national coordinator" in regional.json()["detail"]
-    assert [entry["action"] for entry in await trail(service, request_id)] == ["proposal.created", "refused"]
+    actions = [entry["action"] for entry in await trail(service, request_id)]
+    assert actions == ["request.escalated", "proposal.created", "refused"]
     national = await service.client.post(approve, json={}, headers=bearer(Role.NATIONAL_COORDINATOR))
     assert national.status_code == 200
 

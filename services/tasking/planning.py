@@ -1,0 +1,299 @@
+"""The planning run: every OPEN request, highest priority first, region first and then national.
+
+One transaction per run. Requests of one priority are planned together (the batch), first
+against their own region's units (REGIONAL proposals), then what is missing against every
+region (request.escalated, NATIONAL proposals). A higher priority may take units that only
+pending proposals of a lower priority hold: those are superseded and their requests planned
+again in the same run. Nothing takes a unit from an approved proposal.
+"""
+
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from services.tasking import audit_store
+from services.tasking.decisions import allocations_json, digest, record_inputs, set_aside_entry
+from services.tasking.domain import (
+    RULE_SET_VERSION,
+    Candidate,
+    Demand,
+    GreedyPlanner,
+    Plan,
+    Planner,
+    PlanningProblem,
+    RequestState,
+    TravelModel,
+    lendable_counts,
+    outstanding,
+)
+from services.tasking.models import PlanningRun, Proposal, RequestView
+from services.tasking.readmodel import (
+    available_units,
+    demand_of,
+    free_by_force,
+    holding_proposals,
+    needs_of,
+    reserves,
+    unit_ids,
+)
+from shared.cloudevents import EventData, new_event
+from shared.events import (
+    ProposalCreated,
+    ProposalStatus,
+    ProposalSuperseded,
+    RequestEscalated,
+    RequestUnfilled,
+    Shortfall,
+    Tier,
+)
+from shared.messaging import UnitOfWork
+from shared.vocabulary import Capability, Need, Priority
+
+SOURCE = "/mutualaid/tasking"
+
+
+def planner_named(name: str) -> Planner:
+    """The planner a setting or a recorded run names."""
+    if name in ("greedy", GreedyPlanner.name):
+        return GreedyPlanner()
+    from services.tasking.optimiser import OptimalPlanner  # OR-Tools loads only when asked for
+
+    planner: Planner = OptimalPlanner()
+    return planner
+
+
+def travel_parameters(travel: TravelModel) -> dict[str, object]:
+    return asdict(travel) if is_dataclass(travel) and not isinstance(travel, type) else {}
+
+
+@dataclass
+class Pool:
+    """The units a batch may draw on, shrinking as the tiers take them."""
+
+    units: list[Candidate]
+    lendable: Counter[tuple[str, Capability]]
+    set_aside: list[dict[str, str]] = field(default_factory=list)
+
+    def take(self, plans: dict[str, Plan]) -> None:
+        taken = {a.unit_id for plan in plans.values() for a in plan.allocations}
+        self.units = [unit for unit in self.units if unit.unit_id not in taken]
+        for plan in plans.values():
+            for allocation in plan.allocations:
+                self.lendable[(allocation.force, allocation.capability)] -= 1
+
+
+async def plan_open_requests(work: UnitOfWork, *, planner: Planner, travel: TravelModel, now: datetime) -> int:
+    """Plan every OPEN request in this unit of work; returns how many requests were planned."""
+    planned = 0
+    for priority in sorted(Priority):
+        batch = await _open_requests(work, priority)
+        if batch:
+            planned += len(batch)
+            await _plan_batch(work, batch, priority, planner=planner, travel=travel, now=now)
+            await work.session.flush()
+    return planned
+
+
+async def _open_requests(work: UnitOfWork, priority: Priority) -> list[RequestView]:
+    query = (
+        select(RequestView)
+        .where(RequestView.state == RequestState.OPEN, RequestView.priority == priority)
+        .order_by(col(RequestView.received_at), col(RequestView.request_id))
+    )
+    return list((await work.session.exec(query)).all())
+
+
+async def _plan_batch(
+    work: UnitOfWork,
+    batch: list[RequestView],
+    priority: Priority,
+    *,
+    planner: Planner,
+    travel: TravelModel,
+    now: datetime,
+) -> None:
+    holding = await holding_proposals(work.session)
+    owners = {r.request_id: r for r in (await work.session.exec(select(RequestView))).all()}
+    preemptible = [
+        p for p in holding if p.status == ProposalStatus.PENDING and owners[p.request_id].priority > priority
+    ]
+    pool = await _pool(work, batch, unit_ids(holding) - unit_ids(preemptible))
+    wanted = {r.request_id: outstanding(needs_of(r), _covered(r, holding)) for r in batch}
+    regional = [
+        demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}))
+        for r in batch
+        if wanted[r.request_id]
+    ]
+    plans, proposals = await _run(work, regional, pool, priority, Tier.REGIONAL, planner, travel, now)
+    escalated = {rid: plan.unfilled for rid, plan in plans.items() if plan.unfilled}
+    for rid, shortfall in escalated.items():
+        _publish(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
+        await _audit(work, "request.escalated", rid, shortfall=[s.model_dump(mode="json") for s in shortfall])
+    national_demands = [demand_of(owners[rid], _needs(shortfall), regions=None) for rid, shortfall in escalated.items()]
+    national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
+    _supersede_preempted(work, preemptible, [*plans.values(), *national.values()], owners)
+    for request in batch:
+        rid = request.request_id
+        last = national.get(rid) or plans.get(rid) or Plan(allocations=[])
+        await _record(work, request, wanted[rid], [*proposals.get(rid, []), *more.get(rid, [])], last.unfilled)
+
+
+async def _pool(work: UnitOfWork, batch: list[RequestView], held: set[str]) -> Pool:
+    """The available units of the batch's capabilities that no proposal holds, and what each force can lend."""
+    capabilities = {need.capability for request in batch for need in needs_of(request)}
+    units = await available_units(work.session, capabilities)
+    excluded = {unit_id for request in batch for unit_id in request.excluded_units}
+    set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in held]
+    set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - held]
+    free = [u for u in units if u.unit_id not in held | excluded]
+    lendable = lendable_counts(free_by_force(units, held), await reserves(work.session))
+    return Pool(units=free, lendable=lendable, set_aside=set_aside)
+
+
+def _covered(request: RequestView, holding: list[Proposal]) -> Counter[Capability]:
+    """Units already committed to the request or held for it by its pending or approved proposals."""
+    covered = Counter(Capability(capability) for capability in request.committed.values())
+    for proposal in holding:
+        if proposal.request_id == request.request_id:
+            covered.update(Capability(a["capability"]) for a in proposal.allocations)
+    return covered
+
+
+def _needs(shortfalls: list[Shortfall]) -> list[Need]:
+    return [Need(capability=s.capability, quantity=s.quantity) for s in shortfalls]
+
+
+async def _run(
+    work: UnitOfWork,
+    demands: list[Demand],
+    pool: Pool,
+    priority: Priority,
+    tier: Tier,
+    planner: Planner,
+    travel: TravelModel,
+    now: datetime,
+) -> tuple[dict[str, Plan], dict[str, list[Proposal]]]:
+    """Run the planner on one tier of a batch, store the run and its proposals, and take the chosen units."""
+    if not demands:
+        return {}, {}
+    problem = PlanningProblem(demands=demands, units=pool.units, lendable=Counter(pool.lendable), now=now)
+    plans = planner.plan(problem, travel)
+    inputs = record_inputs(problem, pool.set_aside)
+    run = PlanningRun(
+        id=str(uuid.uuid4()),
+        priority=priority,
+        tier=tier,
+        planner=planner.name,
+        parameters=travel_parameters(travel),
+        rule_set=RULE_SET_VERSION,
+        inputs=inputs,
+        digest=digest(inputs),
+    )
+    work.session.add(run)
+    pool.take(plans)
+    proposals = {rid: [_proposal(rid, plan, tier, run)] for rid, plan in plans.items() if plan.allocations}
+    work.session.add_all([p for ps in proposals.values() for p in ps])
+    return plans, proposals
+
+
+def _proposal(request_id: str, plan: Plan, tier: Tier, run: PlanningRun) -> Proposal:
+    return Proposal(
+        id=str(uuid.uuid4()),
+        request_id=request_id,
+        allocations=allocations_json(plan),
+        unfilled=[s.model_dump(mode="json") for s in plan.unfilled],
+        planner=run.planner,
+        tier=tier,
+        planning_run_id=run.id,
+    )
+
+
+def _supersede_preempted(
+    work: UnitOfWork, preemptible: list[Proposal], plans: list[Plan], owners: dict[str, RequestView]
+) -> None:
+    """Lower-priority pending proposals that lost a unit are superseded; their requests are planned again."""
+    taken = {a.unit_id for plan in plans for a in plan.allocations}
+    for proposal in preemptible:
+        if not any(a["unit_id"] in taken for a in proposal.allocations):
+            continue
+        proposal.status = ProposalStatus.SUPERSEDED
+        proposal.decision_reason = "a unit was taken by a higher-priority request"
+        owner = owners[proposal.request_id]
+        owner.supersedes = [*owner.supersedes, proposal.id]
+        owner.state = RequestState.OPEN
+        work.session.add_all([proposal, owner])
+
+
+async def _record(
+    work: UnitOfWork, request: RequestView, wanted: list[Need], created: list[Proposal], unfilled: list[Shortfall]
+) -> None:
+    """Announce what the run decided for one request: its proposals, or why nothing could be found."""
+    for proposal in created:
+        _publish(work, request, _proposal_created(proposal))
+        await _audit(
+            work,
+            "proposal.created",
+            request.request_id,
+            proposal.id,
+            tier=proposal.tier.value,
+            planning_run=proposal.planning_run_id,
+            allocations=proposal.allocations,
+            unfilled=proposal.unfilled,
+        )
+    await _announce_supersessions(work, request, created[0].id if created else None)
+    if wanted and not created:
+        request.state = RequestState.UNFILLED if not request.committed else RequestState.MOBILISED
+        _publish(work, request, RequestUnfilled(request_id=request.request_id, unfilled=unfilled))
+        await _audit(
+            work, "request.unfilled", request.request_id, unfilled=[s.model_dump(mode="json") for s in unfilled]
+        )
+    else:
+        request.state = RequestState.PROPOSED
+    work.session.add(request)
+
+
+async def _announce_supersessions(work: UnitOfWork, request: RequestView, replacement: str | None) -> None:
+    """Proposals the request lost (a rejected commit, a recall, a higher priority) and what replaces them."""
+    for proposal_id in request.supersedes:
+        proposal = await work.session.get(Proposal, proposal_id)
+        reason = proposal.decision_reason if proposal else "superseded"
+        if proposal is not None:
+            proposal.superseded_by = replacement
+            work.session.add(proposal)
+        data = ProposalSuperseded(
+            request_id=request.request_id, proposal_id=proposal_id, superseded_by=replacement, reason=reason
+        )
+        _publish(work, request, data)
+        await _audit(
+            work, "proposal.superseded", request.request_id, proposal_id, reason=reason, superseded_by=replacement
+        )
+    request.supersedes = []
+
+
+def _proposal_created(proposal: Proposal) -> ProposalCreated:
+    return ProposalCreated.model_validate(
+        {
+            "request_id": proposal.request_id,
+            "proposal_id": proposal.id,
+            "allocations": proposal.allocations,
+            "unfilled": proposal.unfilled,
+            "planner": proposal.planner,
+            "tier": proposal.tier,
+        }
+    )
+
+
+def _publish(work: UnitOfWork, request: RequestView, data: EventData) -> None:
+    work.publish(new_event(data, source=SOURCE, correlation_id=request.correlation_id or None), data)
+
+
+async def _audit(
+    work: UnitOfWork, action: str, request_id: str, proposal_id: str | None = None, **detail: object
+) -> None:
+    """A planning decision in the audit trail (the planner, not a person, made it)."""
+    await audit_store.append(
+        work.session, action=action, principal=None, request_id=request_id, proposal_id=proposal_id, detail=detail
+    )

@@ -1,0 +1,39 @@
+"""Batches planning: requests that arrive within the batching window are planned together."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class PlanningScheduler:
+    """Woken when a request needs planning; waits out the batching window, then plans every OPEN request.
+
+    OPEN requests live in the database, so a crash between accepting and planning loses nothing:
+    the first pass after a start plans whatever is open.
+    """
+
+    def __init__(self, plan: Callable[[], Awaitable[int]], *, window_s: float) -> None:
+        self._plan = plan
+        self._window_s = window_s
+        self._wake = asyncio.Event()
+        self._wake.set()  # plan what a previous run left open
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self._window_s)
+            self._wake.clear()
+            try:
+                planned = await self._plan()
+            except Exception:  # a failed run must not stop planning: the requests stay OPEN for the next
+                log.exception("planning run failed; the requests stay open")
+                await asyncio.sleep(1)
+                self._wake.set()
+                continue
+            if planned:
+                log.info("planned %d request(s)", planned)
