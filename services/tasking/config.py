@@ -19,4 +19,4 @@ class TaskingSettings(ServiceSettings):
     batch_window_ms: int = Field(
         200, ge=0, le=60000, description="Requests of one priority arriving within this window are planned together"
     )
-    planner: Literal["optimal", "greedy"] = Field("greedy", description="optimal (OR-Tools) or the greedy baseline")
+    planner: Literal["optimal", "greedy"] = Field("optimal", description="optimal (OR-Tools) or the greedy baseline")
