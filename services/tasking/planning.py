@@ -116,7 +116,11 @@ async def _plan_batch(
     now: datetime,
 ) -> None:
     holding = await holding_proposals(work.session)
-    owners = {r.request_id: r for r in (await work.session.exec(select(RequestView))).all()}
+    owner_ids = {p.request_id for p in holding} | {r.request_id for r in batch}
+    owners = {
+        r.request_id: r
+        for r in (await work.session.exec(select(RequestView).where(col(RequestView.request_id).in_(owner_ids)))).all()
+    }
     preemptible = [
         p for p in holding if p.status == ProposalStatus.PENDING and owners[p.request_id].priority > priority
     ]

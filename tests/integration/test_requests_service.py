@@ -167,9 +167,12 @@ async def test_a_message_that_is_not_an_event_is_dead_lettered_and_the_consumer_
 
 async def test_the_service_reports_health_readiness_and_metrics(service: RunningService) -> None:
     assert (await service.client.get("/healthz")).json() == {"status": "ok", "service": "requests"}
-    ready = await service.client.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": True, "broker": True, "consumers": True}
+
+    async def ready() -> dict[str, object] | None:
+        response = await service.client.get("/readyz")
+        return response.json() if response.status_code == 200 else None
+
+    assert (await eventually(ready))["checks"] == {"database": True, "broker": True, "consumers": True}
     await service.client.get("/v1/requests", headers=OPERATOR)
     metrics = (await service.client.get("/metrics")).text
     assert 'mutualaid_http_requests_total{method="GET",route="/v1/requests",service="requests",status="200"}' in metrics
