@@ -1,7 +1,7 @@
 """Async database helpers for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -11,9 +11,13 @@ from sqlalchemy import Column, DateTime, Enum, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
+
+# What a transaction meets when a concurrent one got there first: run it again.
+CONFLICTS = (IntegrityError, OperationalError, StaleDataError)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -97,13 +101,13 @@ async def list_matching(
         return list((await session.exec(query)).all())
 
 
-def retry_on_conflict(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def retry_on_conflict(handler: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
     """Run a whole transaction again when a concurrent one won a unique key or a lock (a few times)."""
 
     @functools.wraps(handler)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type((IntegrityError, OperationalError)),
+            retry=retry_if_exception_type(CONFLICTS),
             stop=stop_after_attempt(5),
             wait=wait_random(0, 0.05),
             reraise=True,

@@ -10,12 +10,12 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy import update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col, select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent, parse
-from shared.db import SessionFactory
+from shared.db import CONFLICTS, SessionFactory
 from shared.events import dead_letter_topic
 from shared.messaging import OutboxMessage, utcnow
 from shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_PENDING
@@ -251,7 +251,7 @@ class EventConsumer:
         while True:
             try:
                 async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type((IntegrityError, DBAPIError)),
+                    retry=retry_if_exception_type((*CONFLICTS, DBAPIError)),
                     stop=stop_after_attempt(3),
                     wait=wait_exponential(multiplier=0.05, max=1),
                     reraise=True,

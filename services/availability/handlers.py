@@ -23,7 +23,7 @@ from services.availability.models import ForcePolicyRow, Unit
 from services.availability.schemas import PolicyBody, ReplacementResult, UnitDeclare, UnitDeclareWithId
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, EventData, follow_up, new_event
-from shared.db import SessionFactory, list_matching
+from shared.db import SessionFactory, list_matching, retry_on_conflict
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events import (
     CommitRejected,
@@ -57,6 +57,7 @@ def _check_force(principal: Principal, force: str) -> None:
 # --- declarations ---------------------------------------------------------------------------------
 
 
+@retry_on_conflict
 async def declare_unit(
     unit_id: str, body: UnitDeclare, *, principal: Principal, if_match: int | None, uow: UowFactory
 ) -> tuple[Unit, bool]:
@@ -112,6 +113,7 @@ def _declared_fields(body: UnitDeclare) -> dict[str, Any]:
     }
 
 
+@retry_on_conflict
 async def replace_force_units(
     force: str, items: list[UnitDeclareWithId], *, principal: Principal, uow: UowFactory
 ) -> ReplacementResult:
@@ -220,6 +222,7 @@ async def list_units(
 # --- policy and capacity --------------------------------------------------------------------------
 
 
+@retry_on_conflict
 async def set_policy(force: str, body: PolicyBody, *, principal: Principal, uow: UowFactory) -> ForcePolicyRow:
     """Set a force's reserve and national commitment; policy.updated tells tasking."""
     _check_force(principal, force)
@@ -341,6 +344,7 @@ def _set_status(unit: Unit, status: UnitStatus, *, committed_to: str | None) -> 
     unit.updated_at = utcnow()
 
 
+@retry_on_conflict
 async def recall_unit(unit_id: str, *, reason: str, principal: Principal, uow: UowFactory) -> Unit:
     """A donor takes a committed unit back home; units.recalled tells tasking to re-plan."""
     async with uow() as work:

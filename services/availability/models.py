@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Integer
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime, enum_column
@@ -11,11 +11,16 @@ from shared.events import UnitStatus
 from shared.messaging import utcnow
 from shared.vocabulary import Capability, LendingScope
 
+# Every UPDATE of a unit says "WHERE version = <the version read>": a concurrent change makes it fail
+# (StaleDataError) instead of being overwritten, on SQLite too, where SELECT ... FOR UPDATE does nothing.
+_UNIT_VERSION = Column("version", Integer, nullable=False)
+
 
 class Unit(SQLModel, table=True):
     """A unit a force declared it can lend, and whether it is committed."""
 
     __tablename__ = "unit"
+    __mapper_args__ = {"version_id_col": _UNIT_VERSION, "version_id_generator": False}
 
     unit_id: str = Field(primary_key=True, max_length=64)
     force: str = Field(index=True, max_length=64)
@@ -31,7 +36,7 @@ class Unit(SQLModel, table=True):
     scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus, index=True))
     committed_to: str | None = Field(default=None, max_length=36)
-    version: int = 1
+    version: int = Field(default=1, sa_column=_UNIT_VERSION)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
