@@ -7,7 +7,14 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from services.requests import handlers
 from services.requests.domain import RequestStatus
 from services.requests.models import MutualAidRequest, TimelineEntry
-from services.requests.schemas import RequestCreate, RequestDetail, RequestList, RequestPublic, TimelineItem
+from services.requests.schemas import (
+    Cancellation,
+    RequestCreate,
+    RequestDetail,
+    RequestList,
+    RequestPublic,
+    TimelineItem,
+)
 from shared.auth import CurrentPrincipal, Principal, Role, require
 from shared.service import Runtime
 
@@ -39,6 +46,13 @@ async def get_request(request_id: str, _: CurrentPrincipal, rt: Runtime) -> Requ
     """A request with its timeline: every status it went through and the event that moved it."""
     request, timeline = await handlers.get_request(request_id, sessions=rt.sessions)
     return RequestDetail(**to_public(request).model_dump(), timeline=[to_timeline_item(e) for e in timeline])
+
+
+@router.post("/requests/{request_id}/cancel", response_model=RequestPublic)
+async def cancel_request(request_id: str, body: Cancellation, principal: Submitter, rt: Runtime) -> RequestPublic:
+    """Cancel your force's request before it is approved, with a reason; tasking is told by request.cancelled."""
+    request = await handlers.cancel_request(request_id, principal=principal, reason=body.reason, uow=rt.uow)
+    return to_public(request)
 
 
 @router.get("/requests", response_model=RequestList)

@@ -3,49 +3,188 @@
 from datetime import datetime
 from enum import StrEnum
 
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 from shared.vocabulary import Need
 
 
 class RequestStatus(StrEnum):
     SUBMITTED = "SUBMITTED"
     MATCHING = "MATCHING"
+    ESCALATED = "ESCALATED"
     PROPOSED = "PROPOSED"
     APPROVED = "APPROVED"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
     MOBILISED = "MOBILISED"
+    STOOD_DOWN = "STOOD_DOWN"
+    CLOSED = "CLOSED"
     REJECTED = "REJECTED"
     UNFILLED = "UNFILLED"
+    CANCELLED = "CANCELLED"
 
 
 S = RequestStatus
 
-# What each event from tasking or availability means for the request.
+# What each event from tasking or availability means for the request, by short event type.
+# tasking.approved depends on its data: see outcome_of. request.cancelled is not here: the
+# requests service emits it itself (see CANCELLABLE).
 OUTCOMES: dict[str, RequestStatus] = {
     "matching.started": S.MATCHING,
+    "request.escalated": S.ESCALATED,  # national planning follows: a later proposal.created
     "proposal.created": S.PROPOSED,
-    "tasking.approved": S.APPROVED,
+    "proposal.superseded": S.MATCHING,  # tasking re-plans: a new proposal.created comes with it or follows
+    "tasking.approved": S.APPROVED,  # PARTIALLY_FILLED when the approval is partial
     "tasking.rejected": S.REJECTED,
     "request.unfilled": S.UNFILLED,
     "units.committed": S.MOBILISED,
     "commit.rejected": S.MATCHING,  # tasking re-plans the tasking that could not be committed
+    "units.recalled": S.MATCHING,  # tasking re-plans what the recalled units covered
+    "tasking.stood_down": S.STOOD_DOWN,
+    "units.released": S.CLOSED,
 }
 
-# Events of different topics are not ordered against each other (units.committed can overtake
-# tasking.approved), so a transition may skip a step but never goes back past one.
+TERMINAL = frozenset({S.CANCELLED, S.REJECTED, S.UNFILLED, S.CLOSED})
+
+# Its force may cancel a request until a proposal for it is approved (the table below agrees); a
+# request re-planned after an approval (back to MATCHING or PROPOSED) is no longer cancellable.
+CANCELLABLE = frozenset({S.SUBMITTED, S.MATCHING, S.ESCALATED, S.PROPOSED})
+
+# Where each status may go: the whole lifecycle in one table.
+#
+# Events of one topic arrive in order; events of different topics are not ordered against each
+# other (units.committed can overtake tasking.approved; the proposal.superseded and proposal.created
+# of a re-plan can overtake the commit.rejected or units.recalled that caused it), so a status may
+# skip steps forward. An event that would take the request back is still recorded on the timeline
+# but moves nothing. Terminal statuses never move; STOOD_DOWN only closes; a stand-down (the host's
+# decision) ends any open request.
 TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
-    S.SUBMITTED: frozenset({S.MATCHING, S.PROPOSED, S.UNFILLED}),
-    S.MATCHING: frozenset({S.PROPOSED, S.UNFILLED}),
-    S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.REJECTED, S.UNFILLED, S.MOBILISED, S.MATCHING}),
-    S.APPROVED: frozenset({S.MOBILISED, S.MATCHING, S.PROPOSED}),
-    S.MOBILISED: frozenset(),
+    # nothing is stale against a new request: every outcome moves it on (CLOSED follows a stand-down)
+    S.SUBMITTED: frozenset(
+        {
+            S.MATCHING,
+            S.ESCALATED,
+            S.PROPOSED,
+            S.APPROVED,
+            S.PARTIALLY_FILLED,
+            S.MOBILISED,  # units.committed overtook the whole plan
+            S.REJECTED,
+            S.UNFILLED,
+            S.STOOD_DOWN,
+            S.CANCELLED,
+        }
+    ),
+    # tasking's events come in order, so nothing of theirs is stale here; units.committed may
+    # overtake the proposal and approval it follows
+    S.MATCHING: frozenset(
+        {
+            S.ESCALATED,
+            S.PROPOSED,
+            S.APPROVED,
+            S.PARTIALLY_FILLED,
+            S.MOBILISED,
+            S.REJECTED,
+            S.UNFILLED,
+            S.STOOD_DOWN,
+            S.CANCELLED,
+        }
+    ),
+    # national planning; a regional re-plan (back to MATCHING) is behind it and does not move it
+    S.ESCALATED: frozenset(
+        {
+            S.PROPOSED,
+            S.APPROVED,
+            S.PARTIALLY_FILLED,
+            S.MOBILISED,
+            S.REJECTED,
+            S.UNFILLED,
+            S.STOOD_DOWN,
+            S.CANCELLED,
+        }
+    ),
+    S.PROPOSED: frozenset(
+        {
+            S.MATCHING,  # the pending proposal is superseded and nothing replaces it yet
+            S.ESCALATED,  # the regional proposal leaves a shortfall: national planning follows
+            S.PROPOSED,  # a new proposal replaces a pending one
+            S.APPROVED,
+            S.PARTIALLY_FILLED,
+            S.MOBILISED,  # units.committed overtook tasking.approved
+            S.REJECTED,
+            S.UNFILLED,
+            S.STOOD_DOWN,
+            S.CANCELLED,
+        }
+    ),
+    # the commit is rejected and tasking re-plans: a new proposal (or none) and proposal.superseded
+    S.APPROVED: frozenset({S.MATCHING, S.ESCALATED, S.PROPOSED, S.MOBILISED, S.UNFILLED, S.STOOD_DOWN}),
+    # its approved units are mobilised but the request is not filled, so units.committed leaves it
+    # here; planning for the rest (up to a plain approval of it), or a re-plan after a recall or a
+    # rejected commit, moves it on
+    S.PARTIALLY_FILLED: frozenset({S.MATCHING, S.ESCALATED, S.PROPOSED, S.APPROVED, S.STOOD_DOWN}),
+    # units recalled and tasking re-plans (its new proposal may come first), or a partial approval
+    # arriving after the units it committed
+    S.MOBILISED: frozenset({S.MATCHING, S.ESCALATED, S.PROPOSED, S.PARTIALLY_FILLED, S.STOOD_DOWN}),
+    S.STOOD_DOWN: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
     S.REJECTED: frozenset(),
     S.UNFILLED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 
 
-def next_status(current: RequestStatus, outcome: RequestStatus) -> RequestStatus | None:
-    """The status after an outcome, or None when the outcome does not move the request on."""
-    return outcome if outcome in TRANSITIONS[RequestStatus(current)] else None
+# Availability's re-plan triggers concern the approval or the units in place, and tasking answers
+# each with its own proposal.created and proposal.superseded, which may reach the requests service
+# first: in any other status they are behind that re-plan (or ahead of what they follow, which
+# tasking's events then bring) and move nothing.
+ONLY_FROM: dict[str, frozenset[RequestStatus]] = {
+    "commit.rejected": frozenset({S.APPROVED, S.PARTIALLY_FILLED}),
+    "units.recalled": frozenset({S.MOBILISED, S.PARTIALLY_FILLED}),
+}
+
+# An outcome that can overtake the one it follows (another topic) and so found the request not yet
+# ready for it: when the request reaches the status, it goes on at once if that outcome is already
+# on its timeline (for the same proposal, when the event that moved it names one). Availability
+# commits a tasking's units only once it is approved (a partially filled request keeps its status on
+# a commit, so a plain approval of the rest may come after its commit) and releases them only once
+# the request is stood down.
+CAUGHT_UP: dict[RequestStatus, tuple[str, RequestStatus]] = {
+    S.APPROVED: ("units.committed", S.MOBILISED),
+    S.STOOD_DOWN: ("units.released", S.CLOSED),
+}
+
+
+def outcome_of(event_type: str, *, partial: bool = False) -> RequestStatus:
+    """The status an outcome event stands for; a partial approval leaves the request PARTIALLY_FILLED."""
+    if event_type == "tasking.approved" and partial:
+        return S.PARTIALLY_FILLED
+    return OUTCOMES[event_type]
+
+
+def next_status(
+    current: RequestStatus, outcome: RequestStatus, *, event_type: str = "", replaced: bool = False
+) -> RequestStatus | None:
+    """The status after an outcome (of that event type), or None when it does not move the request on.
+
+    replaced: a proposal.superseded that names its replacement. Tasking publishes it together with
+    the replacement's proposal.created (the new proposal first), so a PROPOSED request is already on
+    the replacement and stays PROPOSED.
+    """
+    current = RequestStatus(current)
+    if event_type in ONLY_FROM and current not in ONLY_FROM[event_type]:
+        return None
+    if replaced and current is S.PROPOSED:
+        return None
+    return outcome if outcome in TRANSITIONS[current] else None
+
+
+def check_cancellable(current: RequestStatus, *, approved_before: bool) -> None:
+    """Refuse to cancel a request once a proposal for it was approved, or once it is over."""
+    if RequestStatus(current) not in CANCELLABLE:
+        allowed = ", ".join(status for status in RequestStatus if status in CANCELLABLE)
+        raise Conflict(f"the request is {current}: only a request not yet approved ({allowed}) can be cancelled")
+    if approved_before:
+        raise Conflict(
+            f"the request is {current} again but a proposal for it was approved: it can no longer be cancelled"
+        )
 
 
 def check_new_request(*, required_by: datetime, end: datetime, needs: list[Need]) -> None:

@@ -7,23 +7,38 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.requests.domain import OUTCOMES, RequestStatus, check_new_request, next_status
+from services.requests.domain import (
+    CAUGHT_UP,
+    RequestStatus,
+    check_cancellable,
+    check_new_request,
+    next_status,
+    outcome_of,
+)
 from services.requests.models import IdempotencyRecord, MutualAidRequest, TimelineEntry
 from services.requests.schemas import RequestCreate
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, EventData, new_event
-from shared.db import SessionFactory, list_matching
+from shared.db import SessionFactory, list_matching, retry_on_conflict
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import (
     CommitRejected,
     ProposalCreated,
+    ProposalSuperseded,
+    RequestCancelled,
+    RequestEscalated,
     RequestSubmitted,
     RequestUnfilled,
     Shortfall,
     TaskingApproved,
     TaskingRejected,
+    TaskingStoodDown,
     UnitsCommitted,
+    UnitsRecalled,
+    UnitsReleased,
+    UnitState,
 )
 from shared.forces import region_of
 from shared.messaging import UnitOfWork, utcnow
@@ -32,6 +47,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "/mutualaid/requests"
 CONSUMER = "requests"
+APPROVED = TaskingApproved.event_type
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -123,10 +139,18 @@ def _submitted(request: MutualAidRequest) -> RequestSubmitted:
     )
 
 
-def _timeline(request_id: str, event: CloudEvent, status: RequestStatus, detail: str) -> TimelineEntry:
+def _timeline(
+    request_id: str, event: CloudEvent, status: RequestStatus, detail: str, *, proposal_id: str | None = None
+) -> TimelineEntry:
     short_type = event.type.removeprefix("uk.police.mutualaid.").rsplit(".v", 1)[0]
     return TimelineEntry(
-        request_id=request_id, at=event.time, status=status, event_type=short_type, event_id=event.id, detail=detail
+        request_id=request_id,
+        at=event.time,
+        status=status,
+        event_type=short_type,
+        event_id=event.id,
+        proposal_id=proposal_id,
+        detail=detail,
     )
 
 
@@ -152,26 +176,74 @@ async def list_requests(
     )
 
 
+@retry_on_conflict
+async def cancel_request(request_id: str, *, principal: Principal, reason: str, uow: UowFactory) -> MutualAidRequest:
+    """The requesting force cancels its request before approval; request.cancelled tells tasking."""
+    async with uow() as work:
+        request = await work.session.get(MutualAidRequest, request_id, with_for_update=True)
+        if request is None:
+            raise NotFound(f"no request {request_id}")
+        if not principal.acts_for_force(request.requesting_force):
+            raise Forbidden(f"an operator of {principal.force} cannot cancel a request of {request.requesting_force}")
+        approved_before = await _on_timeline(work.session, request.id, APPROVED)
+        check_cancellable(request.status, approved_before=approved_before)
+        cancelled = RequestCancelled(request_id=request.id, cancelled_by=principal.sub, reason=reason)
+        event = new_event(cancelled, source=SOURCE)
+        _move(request, RequestStatus.CANCELLED)
+        work.session.add_all([request, _timeline(request.id, event, RequestStatus.CANCELLED, _describe(cancelled))])
+        work.publish(event, cancelled)
+        await work.commit()
+        return request
+
+
 async def record_outcome(event: CloudEvent, data: EventData, *, uow: UowFactory) -> None:
     """Apply a tasking or availability outcome to the request it names, once."""
-    outcome = OUTCOMES[data.event_type]
+    outcome = outcome_of(data.event_type, partial=isinstance(data, TaskingApproved) and data.partial)
     request_id = _request_id(data)
     async with uow() as work:
         if await work.already_applied(consumer=CONSUMER, event=event):
             return
-        request = await work.session.get(MutualAidRequest, request_id)
+        request = await work.session.get(MutualAidRequest, request_id, with_for_update=True)
         if request is None:
             log.warning("%s names unknown request %s; recorded as applied", event.type, request_id)
             await work.commit()
             return
-        work.session.add(_timeline(request.id, event, outcome, _describe(data)))
-        status = next_status(request.status, outcome)
+        proposal_id = getattr(data, "proposal_id", None)
+        work.session.add(_timeline(request.id, event, outcome, _describe(data), proposal_id=proposal_id))
+        replaced = isinstance(data, ProposalSuperseded) and data.superseded_by is not None
+        status = next_status(request.status, outcome, event_type=data.event_type, replaced=replaced)
         if status is not None:
-            request.status = status
-            request.version += 1
-            request.updated_at = utcnow()
+            _move(request, await _caught_up(work.session, request.id, status, proposal_id))
             work.session.add(request)
         await work.commit()
+
+
+async def _caught_up(
+    session: AsyncSession, request_id: str, status: RequestStatus, proposal_id: str | None
+) -> RequestStatus:
+    """The status, or the one after it when the outcome leading there overtook this one and is on the timeline."""
+    if status not in CAUGHT_UP:
+        return status
+    event_type, following = CAUGHT_UP[status]
+    return following if await _on_timeline(session, request_id, event_type, proposal_id=proposal_id) else status
+
+
+async def _on_timeline(
+    session: AsyncSession, request_id: str, event_type: str, *, proposal_id: str | None = None
+) -> bool:
+    """Whether an event of this type (about this proposal, if given) is on the request's timeline."""
+    query = select(TimelineEntry.id).where(
+        TimelineEntry.request_id == request_id, TimelineEntry.event_type == event_type
+    )
+    if proposal_id is not None:
+        query = query.where(TimelineEntry.proposal_id == proposal_id)
+    return (await session.exec(query.limit(1))).first() is not None
+
+
+def _move(request: MutualAidRequest, status: RequestStatus) -> None:
+    request.status = status
+    request.version += 1
+    request.updated_at = utcnow()
 
 
 def _request_id(data: EventData) -> str:
@@ -186,17 +258,35 @@ def _describe(data: EventData) -> str:
     match data:
         case ProposalCreated():
             return f"proposal {data.proposal_id}: {len(data.allocations)} unit(s), {_shortfalls(data.unfilled)}"
+        case RequestEscalated():
+            return "national planning for " + ", ".join(f"{s.quantity} {s.capability.value}" for s in data.shortfall)
+        case ProposalSuperseded():
+            replacement = f" by {data.superseded_by}" if data.superseded_by else ""
+            return f"proposal {data.proposal_id} superseded{replacement}: {data.reason}"
         case TaskingApproved():
-            return f"approved by {data.approved_by}" + (f": {data.reason}" if data.reason else "")
+            partially = "partially " if data.partial else ""
+            return f"{partially}approved by {data.approved_by}" + (f": {data.reason}" if data.reason else "")
         case TaskingRejected():
             return f"rejected by {data.rejected_by}: {data.reason}"
         case RequestUnfilled():
             return "; ".join(f"{s.quantity} {s.capability.value}: {s.reason}" for s in data.unfilled)
         case UnitsCommitted():
-            return f"{len(data.units)} unit(s) committed: " + ", ".join(u.unit_id for u in data.units)
+            return f"{len(data.units)} unit(s) committed: {_unit_ids(data.units)}"
         case CommitRejected():
             return "; ".join(f"{f.unit_id}: {f.reason}" for f in data.failures)
+        case UnitsRecalled():
+            return f"{_unit_ids(data.units)} recalled by {data.recalled_by}: {data.reason}"
+        case TaskingStoodDown():
+            return f"stood down by {data.stood_down_by}" + (f": {data.reason}" if data.reason else "")
+        case UnitsReleased():
+            return f"{len(data.units)} unit(s) released" + (f": {_unit_ids(data.units)}" if data.units else "")
+        case RequestCancelled():
+            return f"cancelled by {data.cancelled_by}: {data.reason}"
     return ""
+
+
+def _unit_ids(units: list[UnitState]) -> str:
+    return ", ".join(unit.unit_id for unit in units)
 
 
 def _shortfalls(unfilled: list[Shortfall]) -> str:

@@ -43,6 +43,7 @@ class TimelineEntry(SQLModel, table=True):
     status: RequestStatus = Field(sa_column=enum_column(RequestStatus))
     event_type: str = Field(max_length=100)
     event_id: str = Field(max_length=64)
+    proposal_id: str | None = Field(default=None, max_length=64, description="The proposal the event is about")
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 

@@ -23,6 +23,14 @@ class RequestCreate(RequestBase):
     model_config = ConfigDict(extra="forbid")
 
 
+class Cancellation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the request is cancelled (required)"
+    )
+
+
 class TimelineItem(BaseModel):
     at: datetime
     status: RequestStatus

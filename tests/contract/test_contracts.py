@@ -16,16 +16,27 @@ PROMISED_PATHS = {
     "requests": {
         "/v1/requests": {"post", "get"},
         "/v1/requests/{request_id}": {"get"},
+        "/v1/requests/{request_id}/cancel": {"post"},
     },
     "availability": {
         "/v1/units/{unit_id}": {"put", "get"},
         "/v1/units": {"get"},
+        "/v1/units/{unit_id}/recall": {"post"},
+        "/v1/capabilities": {"get"},
+        "/v1/forces/{code}/units": {"put"},
+        "/v1/forces/{code}/policy": {"put", "get"},
+        "/v1/forces/{code}/capacity": {"get"},
+        "/v1/capacity": {"get"},
     },
     "tasking": {
         "/v1/proposals": {"get"},
         "/v1/proposals/{proposal_id}": {"get"},
         "/v1/proposals/{proposal_id}/approve": {"post"},
         "/v1/proposals/{proposal_id}/reject": {"post"},
+        "/v1/proposals/{proposal_id}/explanation": {"get"},
+        "/v1/requests/{request_id}/stand-down": {"post"},
+        "/v1/audit": {"get"},
+        "/v1/audit/verify": {"get"},
     },
 }
 
