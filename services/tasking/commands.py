@@ -1,5 +1,6 @@
 """Commands and queries from the tasking API: decisions, stand-down, refusals, explanations and replay."""
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,10 +9,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.tasking import audit_store
 from services.tasking.decisions import explain, plan_from, problem_from
-from services.tasking.domain import GreatCircleTravel, Plan, RequestState, check_approver, check_decidable
+from services.tasking.domain import (
+    GreatCircleTravel,
+    Plan,
+    RequestState,
+    check_approver,
+    check_decidable,
+    outstanding,
+)
 from services.tasking.handlers import SOURCE, Deps, supersede_pending
 from services.tasking.models import PlanningRun, Proposal, RequestView, UnitView
 from services.tasking.planning import planner_named
+from services.tasking.readmodel import needs_of
 from shared.auth import Principal
 from shared.cloudevents import new_event
 from shared.db import SessionFactory, list_matching, retry_on_conflict
@@ -19,7 +28,7 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import Allocation, ProposalStatus, TaskingApproved, TaskingRejected, TaskingStoodDown, UnitStatus
 from shared.forces import region_of
 from shared.messaging import UnitOfWork, utcnow
-from shared.vocabulary import Capability
+from shared.vocabulary import Capability, Need
 
 
 @retry_on_conflict
@@ -43,7 +52,7 @@ async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: 
             allocations=[Allocation.model_validate(a) for a in proposal.allocations],
             approved_by=principal.sub,
             reason=reason,
-            partial=bool(proposal.unfilled),
+            partial=bool(await _left_unfilled(work.session, request, approving=proposal)),
         )
         work.publish(new_event(approved, source=SOURCE, correlation_id=request.correlation_id or None), approved)
         await _audit_decision(work, "tasking.approved", proposal, principal, reason)
@@ -96,6 +105,17 @@ async def stand_down(request_id: str, *, principal: Principal, reason: str, deps
         )
         await work.commit()
         return request
+
+
+async def _left_unfilled(session: AsyncSession, request: RequestView, *, approving: Proposal) -> list[Need]:
+    """What of the request no committed unit or approved proposal (this one included) covers."""
+    query = select(Proposal).where(
+        Proposal.request_id == request.request_id, Proposal.status == ProposalStatus.APPROVED
+    )
+    approved = [*(await session.exec(query)).all(), approving]
+    covered = Counter(Capability(capability) for capability in request.committed.values())
+    covered.update(Capability(a["capability"]) for p in {p.id: p for p in approved}.values() for a in p.allocations)
+    return outstanding(needs_of(request), covered)
 
 
 async def _audit_decision(work: UnitOfWork, action: str, proposal: Proposal, principal: Principal, reason: str) -> None:

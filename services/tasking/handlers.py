@@ -20,6 +20,7 @@ from shared.events import (
     ProposalSuperseded,
     RequestCancelled,
     RequestSubmitted,
+    TaskingStoodDown,
     UnitDeclared,
     UnitsCommitted,
     UnitsRecalled,
@@ -86,9 +87,15 @@ async def on_request_cancelled(event: CloudEvent, data: RequestCancelled, *, dep
             return
         request = await work.session.get(RequestView, data.request_id)
         if request is not None:
+            deployed = request.committed or request.state in (RequestState.APPROVED, RequestState.MOBILISED)
             request.state = RequestState.CANCELLED
             work.session.add(request)
             await supersede_pending(work, data.request_id, reason=f"request cancelled: {data.reason}", cause=event)
+            if deployed:  # the cancel crossed an approval: send the units home as a stand-down would
+                stood_down = TaskingStoodDown(
+                    request_id=data.request_id, stood_down_by=data.cancelled_by, reason=f"cancelled: {data.reason}"
+                )
+                _publish(work, stood_down, event)
             detail = {"cancelled_by": data.cancelled_by, "reason": data.reason}
             await audit_store.append(
                 work.session, action="request.cancelled", principal=None, request_id=data.request_id, detail=detail
