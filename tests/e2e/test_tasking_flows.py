@@ -9,12 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from mutualaid.cli import app
 from mutualaid.runner import Stack
 from shared.auth import Role
 from tests.support.builders import SOON, bearer, request_body
+from tests.support.replay import every_plan_replays
 from tests.support.services import eventually
 
 pytestmark = pytest.mark.e2e
@@ -112,17 +111,9 @@ async def flow(tmp_path: Path) -> AsyncIterator[Flow]:
     try:
         async with httpx.AsyncClient(timeout=15) as client:
             yield Flow(stack, client)
-        await _every_plan_replays(tmp_path / "tasking.db")
+        await every_plan_replays(tmp_path / "tasking.db")
     finally:
         await stack.stop()
-
-
-async def _every_plan_replays(tasking_db: Path) -> None:
-    """The audit promise, checked after every flow: re-running each recorded run gives the same plans."""
-    cli = ["audit", "replay", "--all", "--database-url", f"sqlite+aiosqlite:///{tasking_db}"]
-    result = await asyncio.to_thread(CliRunner().invoke, app, cli)
-    assert result.exit_code == 0, result.output
-    assert "every plan reproduced" in result.output
 
 
 def units_of(proposal: dict[str, Any]) -> list[str]:

@@ -273,3 +273,31 @@ async def test_a_rejected_commit_is_replanned_without_the_unit_that_failed(
         ]
     ]
     assert statuses == ["SUPERSEDED", "PENDING"]
+
+
+async def test_a_proposal_explains_each_unit_chosen_and_left_out(
+    service: RunningService, publisher: Publisher, tasking_events: TopicProbe
+) -> None:
+    host = unit_state("west-midlands", {"lat": 52.51, "lon": -1.88})
+    near, far = unit_state("staffordshire", WOLVERHAMPTON), unit_state("west-mercia", WORCESTER)
+    home_only = unit_state("warwickshire", STAFFORD, scope="FORCE")
+    await declare(service, publisher, host, near, far, home_only)
+    request_id = await submit(publisher, needs=[{"capability": "PSU", "quantity": 1}])
+    proposed = await tasking_events.event("proposal.created", request_id=request_id)
+
+    response = await service.client.get(
+        f"/v1/proposals/{proposed['data']['proposal_id']}/explanation", headers=COORDINATOR
+    )
+    explanation = response.json()
+    assert (explanation["planner"], explanation["tier"], explanation["rule_set"]) == (
+        "optimal-flow",
+        "REGIONAL",
+        "2026.11-1",
+    )
+    assert explanation["parameters"] == {"road_factor": 1.3, "convoy_speed_kmh": 80.0}
+    assert len(explanation["inputs_digest"]) == 64
+    [chosen] = explanation["chosen"]
+    assert chosen["unit_id"] == near.unit_id
+    assert chosen["score"] == chosen["eta_minutes"]
+    reasons = {item["unit_id"]: item["reason"] for item in explanation["excluded"]}
+    assert reasons == {host.unit_id: "HOST_FORCE", far.unit_id: "NOT_NEEDED", home_only.unit_id: "SCOPE"}
