@@ -238,7 +238,7 @@ async def replay(proposal_id: str, *, sessions: SessionFactory) -> dict[str, Any
     """Re-run the recorded planner on the recorded inputs; the same plan must come out."""
     _, recorded = await recorded_run(proposal_id, sessions=sessions)
     run = recorded.run
-    travel = GreatCircleTravel(**run.parameters)
+    travel = GreatCircleTravel(**run.parameters["travel"])
     replayed = planner_named(run.planner).plan(problem_from(run.inputs), travel)
     differences = {
         rid: {"recorded": _unit_list(plan), "replayed": _unit_list(replayed.get(rid, Plan(allocations=[])))}

@@ -148,6 +148,23 @@ def free_counts(units: list[Candidate]) -> Counter[tuple[str, Capability]]:
     return Counter((unit.force, unit.capability) for unit in units if unit.status == UnitStatus.AVAILABLE)
 
 
+def allocate(
+    unit: Candidate, demand: Demand, travel: TravelModel, now: datetime | None
+) -> tuple[float, str, Allocation]:
+    """The unit sent to the demand: (arrival minutes, unit id, allocation), ordered soonest first, then by id."""
+    distance = travel.distance_km(unit.base, demand.location)
+    eta = unit.readiness_minutes + travel.minutes(distance)
+    allocation = Allocation(
+        unit_id=unit.unit_id,
+        force=unit.force,
+        capability=unit.capability,
+        eta_minutes=math.ceil(eta),
+        distance_km=round(distance, 1),
+        late=arrives_late(demand, eta, now=now),
+    )
+    return eta, unit.unit_id, allocation
+
+
 def plan_nearest(
     demand: Demand,
     units: list[Candidate],
@@ -164,35 +181,21 @@ def plan_nearest(
     allocations: list[Allocation] = []
     unfilled: list[Shortfall] = []
     for need in demand.needs:
-        ranked = []
-        for unit in units:
-            if not is_candidate(unit, demand, need.capability):
-                continue
-            distance = travel.distance_km(unit.base, demand.location)
-            eta = unit.readiness_minutes + travel.minutes(distance)
-            ranked.append((eta, unit.unit_id, unit, distance))
-        ranked.sort(key=lambda item: (item[0], item[1]))
+        ranked = sorted(
+            allocate(unit, demand, travel, now) for unit in units if is_candidate(unit, demand, need.capability)
+        )
         chosen = 0
         reserve_limited: set[str] = set()
-        for eta, _, unit, distance in ranked:
+        for _, _, allocation in ranked:
             if chosen == need.quantity:
                 break
-            key = (unit.force, unit.capability)
+            key = (allocation.force, allocation.capability)
             if remaining[key] <= 0:
-                reserve_limited.add(unit.force)
+                reserve_limited.add(allocation.force)
                 continue
             remaining[key] -= 1
             chosen += 1
-            allocations.append(
-                Allocation(
-                    unit_id=unit.unit_id,
-                    force=unit.force,
-                    capability=unit.capability,
-                    eta_minutes=math.ceil(eta),
-                    distance_km=round(distance, 1),
-                    late=arrives_late(demand, eta, now=now),
-                )
-            )
+            allocations.append(allocation)
         missing = need.quantity - chosen
         if missing:
             unfilled.append(
@@ -243,6 +246,7 @@ class Planner(Protocol):
     """Plans a batch of demands together; the same problem always gives the same plans."""
 
     name: str
+    parameters: dict[str, object]  # the solver's settings, recorded with every run
 
     def plan(self, problem: PlanningProblem, travel: TravelModel) -> dict[str, Plan]: ...
 
@@ -251,6 +255,7 @@ class GreedyPlanner:
     """The baseline a coordinator on the phone would follow: request by request, nearest unit first."""
 
     name = "greedy-nearest"
+    parameters: dict[str, object] = {}
 
     def plan(self, problem: PlanningProblem, travel: TravelModel) -> dict[str, Plan]:
         lendable = Counter(problem.lendable)

@@ -51,8 +51,17 @@ from datetime import UTC, datetime, timedelta
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
-from services.tasking.domain import Candidate, Demand, Plan, PlanningProblem, TravelModel, arrives_late, is_candidate
-from shared.events import Allocation, Shortfall
+from services.tasking.domain import (
+    Candidate,
+    Demand,
+    Plan,
+    PlanningProblem,
+    TravelModel,
+    allocate,
+    arrives_late,
+    is_candidate,
+)
+from shared.events import Shortfall
 from shared.vocabulary import Capability, Need
 
 SECONDS_PER_MINUTE = 60
@@ -76,6 +85,12 @@ class OptimalPlanner:
     """Plans a batch jointly: on time, then filled, then least arrival time, fewest forces, spread load."""
 
     name = "optimal-flow"
+    parameters = {
+        "arrival_cost_unit": "second",
+        "cp_sat_seed": SOLVER_SEED,
+        "cp_sat_workers": 1,
+        "cp_sat_deterministic_time": SOLVER_DETERMINISTIC_TIME,
+    }
 
     def plan(self, problem: PlanningProblem, travel: TravelModel) -> dict[str, Plan]:
         """The optimal plans of every demand of the batch, by request id."""
@@ -497,7 +512,7 @@ def _plans(net: _Network, flow: _Flow, travel: TravelModel, now: datetime) -> di
     plans: dict[str, Plan] = {}
     for index, slot in enumerate(net.slots):
         plan = plans.setdefault(slot.demand.request_id, Plan(allocations=[], unfilled=[]))
-        ranked = sorted(_allocation(net.units[unit], slot.demand, travel, now) for unit in by_slot[index])
+        ranked = sorted(allocate(net.units[unit], slot.demand, travel, now) for unit in by_slot[index])
         plan.allocations.extend(allocation for _, _, allocation in ranked)
         if flow.unfilled[index]:
             reason = _why(net, index, taken, exhausted)
@@ -517,20 +532,6 @@ def _hand_out(net: _Network, flow: _Flow) -> dict[int, int]:
             taken[unit] = slot
         given[cls] += units
     return taken
-
-
-def _allocation(unit: Candidate, demand: Demand, travel: TravelModel, now: datetime) -> tuple[float, str, Allocation]:
-    distance = travel.distance_km(unit.base, demand.location)
-    eta = unit.readiness_minutes + travel.minutes(distance)
-    allocation = Allocation(
-        unit_id=unit.unit_id,
-        force=unit.force,
-        capability=unit.capability,
-        eta_minutes=math.ceil(eta),
-        distance_km=round(distance, 1),
-        late=arrives_late(demand, eta, now=now),
-    )
-    return eta, unit.unit_id, allocation
 
 
 def _why(net: _Network, index: int, taken: dict[int, int], exhausted: set[int]) -> str:

@@ -191,7 +191,7 @@ async def _run(
         priority=priority,
         tier=tier,
         planner=planner.name,
-        parameters=travel_parameters(travel),
+        parameters={"travel": travel_parameters(travel), "solver": dict(planner.parameters)},
         rule_set=RULE_SET_VERSION,
         inputs=inputs,
         digest=digest(inputs),

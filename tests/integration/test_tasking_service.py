@@ -294,7 +294,8 @@ async def test_a_proposal_explains_each_unit_chosen_and_left_out(
         "REGIONAL",
         "2026.11-1",
     )
-    assert explanation["parameters"] == {"road_factor": 1.3, "convoy_speed_kmh": 80.0}
+    assert explanation["parameters"]["travel"] == {"road_factor": 1.3, "convoy_speed_kmh": 80.0}
+    assert explanation["parameters"]["solver"]["cp_sat_workers"] == 1
     assert len(explanation["inputs_digest"]) == 64
     [chosen] = explanation["chosen"]
     assert chosen["unit_id"] == near.unit_id
