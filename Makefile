@@ -29,7 +29,7 @@ typecheck: install
 	$(BIN)/mypy
 
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4  # the tests mostly wait on consumer-group joins: four workers share two cores well
 
 test: lint typecheck pytest ## ruff, import contracts, mypy and every test (unit, integration, end-to-end)
 
