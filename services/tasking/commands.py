@@ -17,12 +17,11 @@ from services.tasking.domain import (
     check_decidable,
     outstanding,
 )
-from services.tasking.handlers import SOURCE, Deps, supersede_pending
+from services.tasking.handlers import Deps, supersede_pending
 from services.tasking.models import PlanningRun, Proposal, RequestView, UnitView
-from services.tasking.planning import planner_named
+from services.tasking.planning import planner_named, publish_for
 from services.tasking.readmodel import needs_of
 from shared.auth import Principal
-from shared.cloudevents import new_event
 from shared.db import SessionFactory, list_matching, retry_on_conflict
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import Allocation, ProposalStatus, TaskingApproved, TaskingRejected, TaskingStoodDown, UnitStatus
@@ -54,7 +53,7 @@ async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: 
             reason=reason,
             partial=bool(await _left_unfilled(work.session, request, approving=proposal)),
         )
-        work.publish(new_event(approved, source=SOURCE, correlation_id=request.correlation_id or None), approved)
+        publish_for(work, request, approved)
         await _audit_decision(work, "tasking.approved", proposal, principal, reason)
         await work.commit()
         return proposal
@@ -72,7 +71,7 @@ async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: D
         rejected = TaskingRejected(
             request_id=request.request_id, proposal_id=proposal.id, rejected_by=principal.sub, reason=reason
         )
-        work.publish(new_event(rejected, source=SOURCE, correlation_id=request.correlation_id or None), rejected)
+        publish_for(work, request, rejected)
         await _audit_decision(work, "tasking.rejected", proposal, principal, reason)
         await work.commit()
         return proposal
@@ -95,7 +94,7 @@ async def stand_down(request_id: str, *, principal: Principal, reason: str, deps
         work.session.add(request)
         await supersede_pending(work, request_id, reason="request stood down", cause=None)
         data = TaskingStoodDown(request_id=request_id, stood_down_by=principal.sub, reason=reason)
-        work.publish(new_event(data, source=SOURCE, correlation_id=request.correlation_id or None), data)
+        publish_for(work, request, data)
         await audit_store.append(
             work.session,
             action="tasking.stood_down",

@@ -134,7 +134,7 @@ async def _plan_batch(
     plans, proposals = await _run(work, regional, pool, priority, Tier.REGIONAL, planner, travel, now)
     escalated = {rid: plan.unfilled for rid, plan in plans.items() if plan.unfilled}
     for rid, shortfall in escalated.items():
-        _publish(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
+        publish_for(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
         await _audit(work, "request.escalated", rid, shortfall=[s.model_dump(mode="json") for s in shortfall])
     national_demands = [demand_of(owners[rid], _needs(shortfall), regions=None) for rid, shortfall in escalated.items()]
     national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
@@ -236,7 +236,7 @@ async def _record(
 ) -> None:
     """Announce what the run decided for one request: its proposals, or why nothing could be found."""
     for proposal in created:
-        _publish(work, request, _proposal_created(proposal))
+        publish_for(work, request, _proposal_created(proposal))
         await _audit(
             work,
             "proposal.created",
@@ -250,7 +250,7 @@ async def _record(
     await _announce_supersessions(work, request, created[0].id if created else None)
     if wanted and not created:
         request.state = RequestState.UNFILLED if not request.committed else RequestState.MOBILISED
-        _publish(work, request, RequestUnfilled(request_id=request.request_id, unfilled=unfilled))
+        publish_for(work, request, RequestUnfilled(request_id=request.request_id, unfilled=unfilled))
         await _audit(
             work, "request.unfilled", request.request_id, unfilled=[s.model_dump(mode="json") for s in unfilled]
         )
@@ -270,7 +270,7 @@ async def _announce_supersessions(work: UnitOfWork, request: RequestView, replac
         data = ProposalSuperseded(
             request_id=request.request_id, proposal_id=proposal_id, superseded_by=replacement, reason=reason
         )
-        _publish(work, request, data)
+        publish_for(work, request, data)
         await _audit(
             work, "proposal.superseded", request.request_id, proposal_id, reason=reason, superseded_by=replacement
         )
@@ -290,7 +290,8 @@ def _proposal_created(proposal: Proposal) -> ProposalCreated:
     )
 
 
-def _publish(work: UnitOfWork, request: RequestView, data: EventData) -> None:
+def publish_for(work: UnitOfWork, request: RequestView, data: EventData) -> None:
+    """Queue an event about the request, correlated with the request.submitted that began it."""
     work.publish(new_event(data, source=SOURCE, correlation_id=request.correlation_id or None), data)
 
 
