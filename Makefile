@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS := never
 install: .venv/.synced ## create the virtual environment and install the locked dependencies
 
 run: install ## start the embedded broker and the three services on SQLite (Ctrl-C stops all)
-	$(BIN)/mutualaid run
+	$(BIN)/mutualaid run $(RUN_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

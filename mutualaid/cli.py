@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shared.auth import Role, issue_token
-from shared.broker import EmbeddedBroker
+from shared.broker import TANSU, EmbeddedBroker
 from shared.settings import CommonSettings
 
 if TYPE_CHECKING:
@@ -74,13 +74,28 @@ def serve(
 
 @app.command()
 def run(
+    state_dir: Annotated[
+        Path, typer.Option(envvar="MUTUALAID_STATE_DIR", help="Where the SQLite databases are kept between runs")
+    ] = Path("var"),
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the state of earlier runs and start empty")] = False,
     broker_port: Annotated[int, typer.Option(help="Embedded broker port")] = 9092,
-    demo: Annotated[bool, typer.Option(help="Declare the West Midlands demo units")] = True,
+    broker_binary: Annotated[
+        Path, typer.Option(envvar="MUTUALAID_BROKER_BINARY", help="The embedded broker (Tansu) executable")
+    ] = TANSU,
+    demo: Annotated[bool, typer.Option(help="Declare the West Midlands demo units that are not declared yet")] = True,
 ) -> None:
     """Run the whole system: embedded broker and the three services on SQLite, until Ctrl-C."""
-    from mutualaid.runner import run_forever
+    from mutualaid.preflight import StartupError
+    from mutualaid.runner import RunOptions, run_forever
 
-    asyncio.run(run_forever(broker_port=broker_port, demo=demo))
+    options = RunOptions(
+        state_dir=state_dir, broker_port=broker_port, broker_binary=broker_binary, reset=reset, demo=demo
+    )
+    try:
+        asyncio.run(run_forever(options))
+    except StartupError as error:
+        typer.echo(f"mutualaid run: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """Demo units for the West Midlands region, declared through the availability API like any integration."""
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -37,18 +38,35 @@ def demo_declarations(now: datetime | None = None) -> dict[str, dict[str, object
     return declarations
 
 
-async def declare_demo_units(availability_url: str, *, tasking_url: str | None = None) -> int:
-    """Declare the demo units; with tasking_url, wait until the planner has seen them all."""
+@dataclass(frozen=True)
+class DemoSeeding:
+    """What seeding did: units declared now, and units already there (left exactly as they are)."""
+
+    declared: int
+    already_there: int
+
+
+async def declare_demo_units(availability_url: str, *, tasking_url: str | None = None) -> DemoSeeding:
+    """Declare the demo units that are not declared yet; with tasking_url, wait until the planner has seen them all.
+
+    Each declaration is sent with `If-None-Match: *`, so a unit left by an earlier run (committed,
+    recalled or edited since) is never touched: availability answers 412 and it is counted as there.
+    Raises httpx.HTTPError when the services cannot be reached or refuse, TimeoutError when the
+    planner does not see the units within 30 s.
+    """
     token = issue_token(CommonSettings().jwt_secret.get_secret_value(), sub="demo-loader", role=Role.INTEGRATION)
     headers = {"Authorization": f"Bearer {token}"}
     declarations = demo_declarations()
+    declared = 0
     async with httpx.AsyncClient(base_url=availability_url, headers=headers, timeout=10) as client:
         for unit_id, body in declarations.items():
-            response = await client.put(f"/v1/units/{unit_id}", json=body)
-            response.raise_for_status()
+            response = await client.put(f"/v1/units/{unit_id}", json=body, headers={"If-None-Match": "*"})
+            if response.status_code != httpx.codes.PRECONDITION_FAILED:
+                response.raise_for_status()
+                declared += 1
     if tasking_url:
         await wait_until_planner_knows(tasking_url, set(declarations), headers=headers)
-    return len(declarations)
+    return DemoSeeding(declared=declared, already_there=len(declarations) - declared)
 
 
 async def wait_until_planner_knows(

@@ -16,10 +16,16 @@ from typing import IO
 
 import httpx
 
-from mutualaid.services import SERVICES
-from shared.broker import EmbeddedBroker, free_port
-
-DEFAULT_PORTS = {"requests": 8001, "availability": 8002, "tasking": 8003}
+from mutualaid.preflight import (
+    StartupError,
+    check_broker_binary,
+    check_databases_writable,
+    check_ports_free,
+    claim_state_dir,
+    reset_state,
+)
+from mutualaid.services import SERVICES, settings_for
+from shared.broker import TANSU, EmbeddedBroker, free_port
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Stack:
     database_urls: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     log_to_files: bool = True
+    broker_binary: Path = TANSU
     broker: EmbeddedBroker | None = None
     kafka_bootstrap_servers: str | None = None
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
@@ -42,7 +49,7 @@ class Stack:
     async def start(self, *, ready_timeout: float = 60.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.kafka_bootstrap_servers is None:
-            self.broker = EmbeddedBroker(self.broker_port).start()
+            self.broker = EmbeddedBroker(self.broker_port, binary=self.broker_binary).start()
             self.kafka_bootstrap_servers = self.broker.bootstrap_servers
         for service in SERVICES:
             self.ports.setdefault(service, free_port())
@@ -83,13 +90,18 @@ class Stack:
             while True:
                 process = self.processes[service]
                 if process.returncode is not None:
-                    raise RuntimeError(f"{service} exited with {process.returncode}; see {self.workdir}/{service}.log")
+                    exited = process.returncode
+                    raise RuntimeError(f"the {service} service exited with {exited}; see {self._log(service)}")
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(f"{self.url(service)}/readyz")).status_code == 200:
                         return
                 if asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError(f"{service} was not ready within {timeout}s; see {self.workdir}/{service}.log")
+                    log = self._log(service)
+                    raise TimeoutError(f"the {service} service was not ready within {timeout}s; see {log}")
                 await asyncio.sleep(0.1)
+
+    def _log(self, service: str) -> str:
+        return str(self.workdir / f"{service}.log") if self.log_to_files else "its output above"
 
     async def kill_service(self, service: str) -> None:
         """SIGKILL a service: no clean shutdown, as in a crash."""
@@ -125,21 +137,61 @@ async def running_stack(workdir: Path, **options: object) -> AsyncIterator[Stack
         await stack.stop()
 
 
-async def run_forever(*, broker_port: int, demo: bool, workdir: Path = Path("var")) -> None:
-    """Start everything, print where it is, and stop it all on Ctrl-C or SIGTERM."""
-    from mutualaid.demo import declare_demo_units
+@dataclass(frozen=True)
+class RunOptions:
+    """How `mutualaid run` starts: where its state lives, the broker's port and binary, the demo units."""
 
-    stack = Stack(workdir=workdir.resolve(), broker_port=broker_port, ports=dict(DEFAULT_PORTS), log_to_files=False)
+    state_dir: Path = Path("var")
+    broker_port: int = 9092
+    broker_binary: Path = TANSU
+    reset: bool = False
+    demo: bool = True
+
+
+async def run_forever(options: RunOptions) -> None:
+    """Start everything on the state a previous run left, print where it is, and stop it all on Ctrl-C or SIGTERM.
+
+    Raises StartupError (one line: what is wrong, what to do) for the expected start failures:
+    the state directory used by another run, a port in use, the broker binary missing, a database locked.
+    """
+    state_dir = options.state_dir.resolve()
+    lock = claim_state_dir(state_dir)
+    try:
+        if options.reset:
+            reset_state(state_dir, SERVICES)
+            print(f"reset: the state in {state_dir} was deleted; starting empty", flush=True)
+        stack = Stack(workdir=state_dir, broker_port=options.broker_port, ports=service_ports(), log_to_files=False)
+        check_ports_free(
+            {"embedded broker": (options.broker_port, "--broker-port")}
+            | {f"{name} service": (port, f"{name.upper()}_PORT") for name, port in stack.ports.items()}
+        )
+        check_broker_binary(options.broker_binary)
+        check_databases_writable(state_dir / f"{service}.db" for service in SERVICES)
+        stack.broker_binary = options.broker_binary
+        await _serve_until_stopped(stack, demo=options.demo)
+    finally:
+        lock.close()
+
+
+def service_ports() -> dict[str, int]:
+    """Each service's HTTP port from its settings (REQUESTS_PORT, AVAILABILITY_PORT, TASKING_PORT)."""
+    return {service: settings_for(service).port for service in SERVICES}
+
+
+async def _serve_until_stopped(stack: Stack, *, demo: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(f"starting the embedded broker on 127.0.0.1:{broker_port} and the services...", flush=True)
-    await stack.start()
+    print(f"state         {stack.workdir}   (kept between runs; `mutualaid run --reset` starts empty)", flush=True)
+    print(f"starting the embedded broker on 127.0.0.1:{stack.broker_port} and the services...", flush=True)
+    try:
+        await stack.start()
+    except (RuntimeError, TimeoutError) as error:
+        raise StartupError(f"could not start: {error}") from None
     try:
         if demo:
-            count = await declare_demo_units(stack.url("availability"), tasking_url=stack.url("tasking"))
-            print(f"declared {count} demo units in the West Midlands region", flush=True)
+            print(await seed_demo_units(stack.url("availability"), stack.url("tasking")), flush=True)
         print(f"broker        {stack.kafka_bootstrap_servers}")
         for service in SERVICES:
             print(f"{service:<13} {stack.url(service)}   (docs: {stack.url(service)}/docs)")
@@ -148,3 +200,17 @@ async def run_forever(*, broker_port: int, demo: bool, workdir: Path = Path("var
     finally:
         print("stopping...", flush=True)
         await stack.stop()
+
+
+async def seed_demo_units(availability_url: str, tasking_url: str) -> str:
+    """Declare the demo units an earlier run did not; returns the line to print. A failure is a warning, not a crash."""
+    from mutualaid.demo import declare_demo_units
+
+    try:
+        seeding = await declare_demo_units(availability_url, tasking_url=tasking_url)
+    except (httpx.HTTPError, TimeoutError) as error:
+        return f"warning: the demo units were not declared ({error or type(error).__name__}); the services run on"
+    return (
+        f"demo units in the West Midlands region: {seeding.declared} declared, "
+        f"{seeding.already_there} already there (left as they are)"
+    )

@@ -39,9 +39,10 @@ class EmbeddedBroker:
     storage means a restart loses topics and offsets, so outages are simulated with pause().
     """
 
-    def __init__(self, port: int | None = None, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int | None = None, *, host: str = "127.0.0.1", binary: Path = TANSU) -> None:
         self.host = host
         self.port = port or free_port()
+        self.binary = binary
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,7 +55,7 @@ class EmbeddedBroker:
 
     def command(self) -> list[str]:
         url = f"tcp://{self.host}:{self.port}"
-        return [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"]
+        return [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"]
 
     def start(self, *, timeout: float = 15.0) -> Self:
         self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

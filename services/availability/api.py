@@ -24,7 +24,7 @@ from services.availability.schemas import (
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require
 from shared.catalogue import catalogue
-from shared.errors import NotFound, PreconditionFailed
+from shared.errors import InvalidInput, NotFound, PreconditionFailed
 from shared.events import UnitStatus
 from shared.forces import forces, regions
 from shared.service import Runtime
@@ -55,7 +55,10 @@ async def list_capabilities(_: CurrentPrincipal) -> CapabilityList:
     "/units/{unit_id}",
     response_model=UnitPublic,
     tags=["units"],
-    responses={201: {"model": UnitPublic}, 412: {"description": "The unit changed since the given version"}},
+    responses={
+        201: {"model": UnitPublic},
+        412: {"description": "The unit changed since the given version, or exists and If-None-Match is *"},
+    },
 )
 async def declare_unit(
     unit_id: UnitId,
@@ -64,10 +67,18 @@ async def declare_unit(
     rt: Runtime,
     response: Response,
     if_match: Annotated[str | None, Header(description="The version the update is based on (its ETag)")] = None,
+    if_none_match: Annotated[
+        str | None, Header(description='"*" declares the unit only if it is not declared yet (412 otherwise)')
+    ] = None,
 ) -> UnitPublic:
     """Declare a unit your force can lend, or update its declaration (201 when new)."""
     unit, created = await handlers.declare_unit(
-        unit_id, body, principal=principal, if_match=parse_if_match(if_match), uow=rt.uow
+        unit_id,
+        body,
+        principal=principal,
+        if_match=parse_if_match(if_match),
+        create_only=parse_if_none_match(if_none_match),
+        uow=rt.uow,
     )
     if created:
         response.status_code = 201
@@ -83,6 +94,15 @@ def parse_if_match(value: str | None) -> int | None:
     if not tag.isdigit():
         raise PreconditionFailed(f"If-Match {value!r} is not a version of this unit")
     return int(tag)
+
+
+def parse_if_none_match(value: str | None) -> bool:
+    """If-None-Match on a declaration: only "*" (create, never update) has a meaning here."""
+    if value is None:
+        return False
+    if value.strip() != "*":
+        raise InvalidInput(f'If-None-Match {value!r} is not supported on a declaration; send "*" to create only')
+    return True
 
 
 @router.get("/units/{unit_id}", response_model=UnitPublic, tags=["units"])

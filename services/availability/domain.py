@@ -76,8 +76,14 @@ def check_declarable(current: UnitStatus | None, wanted: UnitStatus, committed_t
         raise Conflict(f"the unit is committed to request {committed_to}; recall it first")
 
 
-def check_version(current: int | None, expected: int | None) -> None:
-    """Optimistic concurrency: refuse an update based on a version that is no longer the latest."""
+def check_version(current: int | None, expected: int | None, *, create_only: bool = False) -> None:
+    """Optimistic concurrency: refuse an update based on a version that is no longer the latest.
+
+    create_only (HTTP `If-None-Match: *`) refuses any update: only a unit not yet declared passes.
+    Raises PreconditionFailed (412).
+    """
+    if create_only and current is not None:
+        raise PreconditionFailed(f"the unit is already declared (version {current}); If-None-Match: * only creates")
     if expected is not None and current != expected:
         held = "no such unit" if current is None else f"the unit is at version {current}"
         raise PreconditionFailed(f"update was based on version {expected} but {held}; read it again")

@@ -59,15 +59,26 @@ def _check_force(principal: Principal, force: str) -> None:
 
 @retry_on_conflict
 async def declare_unit(
-    unit_id: str, body: UnitDeclare, *, principal: Principal, if_match: int | None, uow: UowFactory
+    unit_id: str,
+    body: UnitDeclare,
+    *,
+    principal: Principal,
+    if_match: int | None,
+    uow: UowFactory,
+    create_only: bool = False,
 ) -> tuple[Unit, bool]:
-    """Declare a unit or update its declaration; returns (unit, created). Emits its full state."""
+    """Declare a unit or update its declaration; returns (unit, created). Emits its full state.
+
+    if_match (or the body's version) refuses an update of another version, create_only refuses
+    any update (both PreconditionFailed, 412).
+    """
     _check_force(principal, body.force)
     async with uow() as work:
         unit = await work.session.get(Unit, unit_id, with_for_update=True)
         if unit is not None:
             _check_force(principal, unit.force)
-        check_version(unit.version if unit else None, if_match if if_match is not None else body.version)
+        expected = if_match if if_match is not None else body.version
+        check_version(unit.version if unit else None, expected, create_only=create_only)
         created = unit is None
         unit, data = _apply_declaration(unit_id, unit, body)
         if data is not None:

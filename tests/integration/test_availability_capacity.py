@@ -1,5 +1,6 @@
 """Availability: catalogue, versions, windows, lending scope, reserves, capacity, recall and release."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -89,6 +90,29 @@ async def test_an_update_based_on_a_stale_version_is_refused_with_412(service: R
     )
     assert in_body.status_code == 412
     assert (await service.client.get(f"/v1/units/{unit}", headers=STAFFORDSHIRE)).json()["readiness_minutes"] == 20
+
+
+async def test_if_none_match_star_declares_a_new_unit_and_never_touches_an_existing_one(
+    service: RunningService,
+) -> None:
+    unit = unit_id()
+    create_only = STAFFORDSHIRE | {"If-None-Match": "*"}
+    racing = await asyncio.gather(
+        service.client.put(f"/v1/units/{unit}", json=unit_body(readiness_minutes=20), headers=create_only),
+        service.client.put(f"/v1/units/{unit}", json=unit_body(readiness_minutes=30), headers=create_only),
+    )
+    assert sorted(response.status_code for response in racing) == [201, 412]
+    winner = next(response for response in racing if response.status_code == 201).json()
+    again = await service.client.put(f"/v1/units/{unit}", json=unit_body(readiness_minutes=5), headers=create_only)
+    assert again.status_code == 412
+    assert "already declared" in again.json()["detail"]
+    held = (await service.client.get(f"/v1/units/{unit}", headers=STAFFORDSHIRE)).json()
+    assert (held["version"], held["readiness_minutes"]) == (1, winner["readiness_minutes"])
+    other = await service.client.put(
+        f"/v1/units/{unit}", json=unit_body(), headers=STAFFORDSHIRE | {"If-None-Match": '"1"'}
+    )
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
 
 
 async def test_a_unit_may_have_several_windows_and_they_are_merged(service: RunningService) -> None:
