@@ -15,11 +15,12 @@ from functools import partial
 
 from ortools.graph.python import min_cost_flow
 
-from services.tasking.domain import (
+from services.tasking.planner.greedy import GreedyPlanner
+from services.tasking.planner.optimal import OptimalPlanner, arrival_cost
+from services.tasking.planner.problem import (
     Candidate,
     Demand,
     GreatCircleTravel,
-    GreedyPlanner,
     Place,
     Plan,
     Planner,
@@ -28,7 +29,6 @@ from services.tasking.domain import (
     is_candidate,
     lendable_counts,
 )
-from services.tasking.optimiser import OptimalPlanner, arrival_cost
 from shared.forces import Force, forces
 from shared.vocabulary import Capability, LendingScope, Need, Priority, Window
 

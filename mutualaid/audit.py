@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from services.tasking import audit_store, commands
+from services.tasking import audit_store, queries
 from services.tasking.audit import Verdict
 from services.tasking.config import TaskingSettings
 from services.tasking.models import Proposal
@@ -26,7 +26,7 @@ async def replay_database(database_url: str | None, proposal_id: str | None) -> 
     sessions = db.session_factory(engine)
     try:
         if proposal_id is not None:
-            return [await commands.replay(proposal_id, sessions=sessions)]
+            return [await queries.replay(proposal_id, sessions=sessions)]
         async with sessions() as session:
             rows = await session.exec(
                 select(Proposal.id, Proposal.planning_run_id)
@@ -34,6 +34,6 @@ async def replay_database(database_url: str | None, proposal_id: str | None) -> 
                 .order_by(col(Proposal.created_at))
             )
             one_per_run = {run_id: pid for pid, run_id in rows.all()}
-        return [await commands.replay(pid, sessions=sessions) for pid in one_per_run.values()]
+        return [await queries.replay(pid, sessions=sessions) for pid in one_per_run.values()]
     finally:
         await engine.dispose()

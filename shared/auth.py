@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated
 
 import jwt
@@ -11,18 +10,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from shared.errors import Forbidden, Unauthorized
+from shared.vocabulary import Role
+
+__all__ = ["CurrentPrincipal", "Principal", "Role", "authenticated", "decode_token", "issue_token", "require"]
 
 ALGORITHM = "HS256"
 ISSUER = "mutualaid"
-
-
-class Role(StrEnum):
-    OPERATOR = "operator"
-    RESOURCE_MANAGER = "resource_manager"
-    COORDINATOR = "coordinator"
-    NATIONAL_COORDINATOR = "national_coordinator"
-    AUDITOR = "auditor"
-    INTEGRATION = "integration"
 
 
 class Principal(BaseModel):

@@ -7,7 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Column, DateTime, Enum, TypeDecorator, event, text
+from pydantic import TypeAdapter
+from sqlalchemy import JSON, Column, DateTime, Enum, Integer, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -44,6 +45,44 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class PydanticJSON(TypeDecorator[Any]):
+    """A JSON column that reads and writes a typed value (a model, a list or dict of models) through pydantic.
+
+    The value stays typed from HTTP to the database and back: written as JSON (mode="json"), read
+    back validated into `shape` (for example `list[Need]`).
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, shape: Any) -> None:
+        super().__init__()
+        self.shape = shape
+        self._adapter: TypeAdapter[Any] = TypeAdapter(shape)
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else self._adapter.dump_python(value, mode="json")
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else self._adapter.validate_python(value)
+
+
+def json_column(shape: Any) -> "Column[Any]":
+    """A NOT NULL JSON column holding a value of the given type."""
+    return Column(PydanticJSON(shape), nullable=False)
+
+
+def version_column() -> "Column[int]":
+    """The optimistic-concurrency version of a row: name it in the model's __mapper_args__ as version_id_col.
+
+    SQLAlchemy then adds `AND version = <the version read>` to every UPDATE of the row and raises
+    StaleDataError when another transaction changed it first (retry_on_conflict runs the whole
+    decision again on what is there now). Holds alike on SQLite, where FOR UPDATE does nothing, and
+    on PostgreSQL.
+    """
+    return Column("version", Integer, nullable=False, server_default="1")
 
 
 def enum_column(enum: type[StrEnum], *, index: bool = False) -> "Column[str]":
@@ -99,6 +138,18 @@ async def list_matching(
             query = query.where(column == value)
     async with sessions() as session:
         return list((await session.exec(query)).all())
+
+
+async def advisory_xact_lock(session: AsyncSession, key: int) -> None:
+    """Hold a PostgreSQL transaction-level advisory lock until the session's transaction ends.
+
+    Processes that take the same key run one at a time; the lock goes with a commit, a rollback or a
+    dropped connection, so a process that dies frees it at once. SQLite has no such lock and one
+    process owns the file: there the caller's own asyncio lock is enough, and this does nothing.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        connection = await session.connection()
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def retry_on_conflict(handler: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:

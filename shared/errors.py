@@ -8,9 +8,10 @@ class MutualAidError(Exception):
     code = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra  # more members of the problem+json body (RFC 9457 extension members)
 
 
 class InvalidInput(MutualAidError):

@@ -286,6 +286,11 @@ class TaskingRejected(_TaskingEvent):
     proposal_id: str
     rejected_by: str
     reason: str
+    closes_request: bool = Field(
+        True,
+        description="The request ends (REJECTED): false when another proposal of it, approved units or "
+        "committed units keep it going",
+    )
 
 
 @register

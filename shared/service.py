@@ -34,8 +34,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(service=self.name, sessions=self.sessions, settings=settings)
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
-        self.extras: dict[str, Any] = {}  # service-specific dependencies for routes
+        self._background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
 
     def uow(self) -> UnitOfWork:
         """A new unit of work whose commit wakes the outbox relay."""
@@ -53,16 +52,18 @@ class ServiceRuntime:
             )
         )
 
-    def background(self, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def background(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A service-specific loop started with the service and cancelled when it stops."""
-        self._background.append(run)
+        self._background[name] = run
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         forces()  # load and check the reference data before taking traffic
         await migrations.upgrade(script_location=self._migrations_dir, database_url=self.settings.database_url)
         self._tasks = [asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka")]
-        self._tasks += [asyncio.create_task(run(), name=f"{self.name}-{run.__name__}") for run in self._background]
+        self._tasks += [
+            asyncio.create_task(run(), name=f"{self.name}-{name}") for name, run in self._background.items()
+        ]
         try:
             yield
         finally:

@@ -8,6 +8,17 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from shared.forces import forces
 
 
+class Role(StrEnum):
+    """What a caller may do (DESIGN.md, Security); carried as the `role` claim of a bearer token."""
+
+    OPERATOR = "operator"
+    RESOURCE_MANAGER = "resource_manager"
+    COORDINATOR = "coordinator"
+    NATIONAL_COORDINATOR = "national_coordinator"
+    AUDITOR = "auditor"
+    INTEGRATION = "integration"
+
+
 class Capability(StrEnum):
     """Codes of the capability catalogue (shared/reference/capabilities.json describes each)."""
 

@@ -34,7 +34,7 @@ def install_problem_handlers(app: FastAPI, *, on_refused: RefusalHook | None = N
         assert isinstance(error, MutualAidError)
         if on_refused is not None and isinstance(error, Forbidden):
             await on_refused(request, error)
-        return problem(error.status, error.code, error.title, error.detail)
+        return problem(error.status, error.code, error.title, error.detail, **error.extra)
 
     async def on_validation_error(_: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from shared.errors import Conflict, InvalidInput, PreconditionFailed
 from shared.events import CommitFailure, UnitStatus
+from shared.reserve import lendable
 from shared.vocabulary import Capability, LendingScope, Window
 
 DECLARABLE = frozenset({UnitStatus.AVAILABLE, UnitStatus.UNAVAILABLE, UnitStatus.WITHDRAWN})
@@ -116,7 +117,7 @@ def commit_failures(
     for unit in committable:
         key = (unit.force, unit.capability)
         reserve = policies.get(unit.force, ForcePolicy()).reserve.get(unit.capability, 0)
-        if available[key] - taking[key] < reserve:
+        if lendable(available[key], reserve) < taking[key]:
             reason = (
                 f"reserve would be breached in {unit.force}: {reserve} {unit.capability.value} must stay,"
                 f" {available[key]} available, this tasking takes {taking[key]}"
@@ -169,7 +170,7 @@ class CapacityLine:
 def capacity(units: list[UnitSnapshot], policy: ForcePolicy) -> list[CapacityLine]:
     """Per capability: what a force declared, has free, has lent, must keep and can still lend.
 
-    lendable = available - reserve (never below 0). The national commitment is met when what the
+    lendable = available - reserve, never below 0 (shared.reserve). The national commitment is met when what the
     force has lent plus what it can still lend reaches it.
     """
     declared = Counter(u.capability for u in units if u.status != UnitStatus.WITHDRAWN)
@@ -179,7 +180,7 @@ def capacity(units: list[UnitSnapshot], policy: ForcePolicy) -> list[CapacityLin
     lines = []
     for capability in sorted(capabilities):
         reserve = policy.reserve.get(capability, 0)
-        lendable = max(0, available[capability] - reserve)
+        can_lend = lendable(available[capability], reserve)
         commitment = policy.national_commitment.get(capability, 0)
         lines.append(
             CapacityLine(
@@ -188,9 +189,9 @@ def capacity(units: list[UnitSnapshot], policy: ForcePolicy) -> list[CapacityLin
                 available=available[capability],
                 committed=committed[capability],
                 reserve=reserve,
-                lendable=lendable,
+                lendable=can_lend,
                 national_commitment=commitment,
-                commitment_met=committed[capability] + lendable >= commitment,
+                commitment_met=committed[capability] + can_lend >= commitment,
             )
         )
     return lines

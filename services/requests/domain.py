@@ -42,7 +42,12 @@ OUTCOMES: dict[str, RequestStatus] = {
     "units.released": S.CLOSED,
 }
 
-TERMINAL = frozenset({S.CANCELLED, S.REJECTED, S.UNFILLED, S.CLOSED})
+TERMINAL = frozenset({S.CANCELLED, S.CLOSED})
+
+# Planning ended for the request, but it may still hold units an earlier approval committed (part
+# of it approved and mobilised, then the rest rejected or found unfillable): tasking stands such a
+# request down (and only such a one), so a stand-down still moves it on and its units go home.
+PLANNING_ENDED = frozenset({S.REJECTED, S.UNFILLED})
 
 # Its force may cancel a request until a proposal for it is approved (the table below agrees); a
 # request re-planned after an approval (back to MATCHING or PROPOSED) is no longer cancellable.
@@ -125,8 +130,8 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.MOBILISED: frozenset({S.MATCHING, S.ESCALATED, S.PROPOSED, S.PARTIALLY_FILLED, S.STOOD_DOWN}),
     S.STOOD_DOWN: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
-    S.REJECTED: frozenset(),
-    S.UNFILLED: frozenset(),
+    S.REJECTED: frozenset({S.STOOD_DOWN}),
+    S.UNFILLED: frozenset({S.STOOD_DOWN}),
     S.CANCELLED: frozenset(),
 }
 
@@ -157,6 +162,12 @@ def outcome_of(event_type: str, *, partial: bool = False) -> RequestStatus:
     if event_type == "tasking.approved" and partial:
         return S.PARTIALLY_FILLED
     return OUTCOMES[event_type]
+
+
+def only_on_timeline(event_type: str, *, closes_request: bool) -> bool:
+    """A rejected proposal that does not end the request (another proposal of it, or units already
+    approved, keep it going) is recorded on the timeline and moves nothing."""
+    return event_type == "tasking.rejected" and not closes_request
 
 
 def next_status(

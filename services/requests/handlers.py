@@ -15,6 +15,7 @@ from services.requests.domain import (
     check_cancellable,
     check_new_request,
     next_status,
+    only_on_timeline,
     outcome_of,
 )
 from services.requests.models import IdempotencyRecord, MutualAidRequest, TimelineEntry
@@ -199,6 +200,8 @@ async def cancel_request(request_id: str, *, principal: Principal, reason: str, 
 async def record_outcome(event: CloudEvent, data: EventData, *, uow: UowFactory) -> None:
     """Apply a tasking or availability outcome to the request it names, once."""
     outcome = outcome_of(data.event_type, partial=isinstance(data, TaskingApproved) and data.partial)
+    closes = not isinstance(data, TaskingRejected) or data.closes_request
+    moves = not only_on_timeline(data.event_type, closes_request=closes)
     request_id = _request_id(data)
     async with uow() as work:
         if await work.already_applied(consumer=CONSUMER, event=event):
@@ -209,9 +212,10 @@ async def record_outcome(event: CloudEvent, data: EventData, *, uow: UowFactory)
             await work.commit()
             return
         proposal_id = getattr(data, "proposal_id", None)
-        work.session.add(_timeline(request.id, event, outcome, _describe(data), proposal_id=proposal_id))
+        shown = outcome if moves else request.status
+        work.session.add(_timeline(request.id, event, shown, _describe(data), proposal_id=proposal_id))
         replaced = isinstance(data, ProposalSuperseded) and data.superseded_by is not None
-        status = next_status(request.status, outcome, event_type=data.event_type, replaced=replaced)
+        status = next_status(request.status, outcome, event_type=data.event_type, replaced=replaced) if moves else None
         if status is not None:
             _move(request, await _caught_up(work.session, request.id, status, proposal_id))
             work.session.add(request)

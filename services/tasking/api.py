@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from services.tasking import audit_store, commands, handlers
+from services.tasking import audit_store, commands, queries
+from services.tasking.deps import TaskingDeps
 from services.tasking.models import Proposal
 from services.tasking.schemas import (
     Approval,
@@ -30,12 +31,15 @@ router = APIRouter(prefix="/v1", tags=["proposals"])
 Coordinator = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.NATIONAL_COORDINATOR))]
 
 
-def deps(rt: Runtime) -> handlers.Deps:
-    deps: handlers.Deps = rt.extras["deps"]
+def deps_of(request: Request) -> TaskingDeps:
+    """FastAPI dependency: the tasking dependencies bootstrap built for this app."""
+    deps = request.app.state.deps
+    if not isinstance(deps, TaskingDeps):
+        raise TypeError("the tasking app was built without its TaskingDeps (see services.tasking.bootstrap)")
     return deps
 
 
-Deps = Annotated[handlers.Deps, Depends(deps)]
+Deps = Annotated[TaskingDeps, Depends(deps_of)]
 
 
 @router.get("/proposals", response_model=ProposalList)
@@ -46,32 +50,37 @@ async def list_proposals(
     status: ProposalStatus | None = None,
 ) -> ProposalList:
     """Proposals, oldest first, optionally for one request and in one status."""
-    proposals = await commands.list_proposals(sessions=rt.sessions, request_id=request_id, status=status)
+    proposals = await queries.list_proposals(sessions=rt.sessions, request_id=request_id, status=status)
     return ProposalList(items=[to_public(proposal) for proposal in proposals])
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalPublic)
 async def get_proposal(proposal_id: str, _: CurrentPrincipal, rt: Runtime) -> ProposalPublic:
     """One proposal: the units allocated, what is unfilled, and the decision on it."""
-    return to_public(await commands.get_proposal(proposal_id, sessions=rt.sessions))
+    return to_public(await queries.get_proposal(proposal_id, sessions=rt.sessions))
 
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic)
 async def approve(proposal_id: str, body: Approval, principal: Coordinator, d: Deps) -> ProposalPublic:
-    """Approve a pending proposal: the lending forces' units are committed to the request."""
+    """Approve a pending proposal: the lending forces' units are committed to the request.
+
+    409 (with the proposal's current state) when it is no longer pending, for example superseded by
+    a planning run or decided by another coordinator meanwhile. REGIONAL proposals: a coordinator of
+    the host's region; NATIONAL proposals: a national coordinator.
+    """
     return to_public(await commands.approve(proposal_id, principal=principal, reason=body.reason, deps=d))
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=ProposalPublic)
 async def reject(proposal_id: str, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
-    """Reject a pending proposal; a reason is required."""
+    """Reject a pending proposal; a reason is required. Same scope and 409 as approve."""
     return to_public(await commands.reject(proposal_id, principal=principal, reason=body.reason, deps=d))
 
 
 @router.get("/proposals/{proposal_id}/explanation", response_model=Explanation)
 async def explain_proposal(proposal_id: str, _: CurrentPrincipal, rt: Runtime) -> Explanation:
     """Why this proposal: the planner and its settings, the inputs it saw, each unit chosen and each left out."""
-    return Explanation.model_validate(await commands.explanation(proposal_id, sessions=rt.sessions))
+    return Explanation.model_validate(await queries.explanation(proposal_id, sessions=rt.sessions))
 
 
 StandingDown = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
@@ -93,7 +102,7 @@ async def list_units(
     status: UnitStatus | None = None,
 ) -> PlanningUnitList:
     """The units as the planner sees them: tasking's read model, fed by availability events."""
-    units = await commands.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
+    units = await queries.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
     return PlanningUnitList(items=[PlanningUnit.model_validate(unit.model_dump()) for unit in units])
 
 

@@ -4,24 +4,13 @@ Pure functions; handlers store the entries (append-only) in the same transaction
 """
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from shared.canonical import canonical_json
+
 GENESIS = "0" * 64
-
-
-def canonical_json(value: Any) -> str:
-    """One byte-exact JSON text per value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
-
-
-def _default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot put {type(value).__name__} in an audit entry")
 
 
 def entry_hash(previous_hash: str, body: dict[str, Any]) -> str:

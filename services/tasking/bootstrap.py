@@ -9,9 +9,10 @@ from services.tasking.api import router
 from services.tasking.commands import record_refusal
 from services.tasking.config import TaskingSettings
 from services.tasking.consumers import register_consumers
-from services.tasking.domain import GreatCircleTravel
-from services.tasking.handlers import Deps, plan
-from services.tasking.planning import planner_named
+from services.tasking.deps import TaskingDeps
+from services.tasking.planner import planner_named
+from services.tasking.planner.problem import GreatCircleTravel
+from services.tasking.planning import run_planning
 from services.tasking.scheduler import PlanningScheduler
 from shared.errors import Forbidden
 from shared.service import ServiceRuntime, build_app
@@ -23,17 +24,15 @@ Settings = TaskingSettings
 def create_app(settings: TaskingSettings | None = None) -> FastAPI:
     settings = settings or TaskingSettings()
     runtime = ServiceRuntime(settings, migrations_dir=MIGRATIONS)
-    travel = GreatCircleTravel(road_factor=settings.road_factor, convoy_speed_kmh=settings.convoy_speed_kmh)
-    scheduler: PlanningScheduler | None = None
-    deps = Deps(
+    scheduler = PlanningScheduler(window_s=settings.batch_window_ms / 1000, sweep_s=settings.planning_sweep_s)
+    deps = TaskingDeps(
         uow=runtime.uow,
-        travel=travel,
+        sessions=runtime.sessions,
+        travel=GreatCircleTravel(road_factor=settings.road_factor, convoy_speed_kmh=settings.convoy_speed_kmh),
         planner=planner_named(settings.planner),
-        wake_planning=lambda: scheduler.wake() if scheduler else None,
+        wake_planning=scheduler.wake,
     )
-    scheduler = PlanningScheduler(partial(plan, deps), window_s=settings.batch_window_ms / 1000)
-    runtime.background(scheduler.run)
-    runtime.extras["deps"] = deps
+    runtime.background("planning", partial(scheduler.run, partial(run_planning, deps)))
     register_consumers(runtime, deps)
 
     async def on_refused(request: Request, error: Forbidden) -> None:
@@ -46,10 +45,12 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
             deps=deps,
         )
 
-    return build_app(
+    app = build_app(
         runtime,
         title="Mutual aid tasking",
         description="Matches requests to units across forces; coordinators approve; tasking orders go out.",
         routers=[router],
         on_refused=on_refused,
     )
+    app.state.deps = deps
+    return app

@@ -20,3 +20,10 @@ class TaskingSettings(ServiceSettings):
         200, ge=0, le=60000, description="Requests of one priority arriving within this window are planned together"
     )
     planner: Literal["optimal", "greedy"] = Field("optimal", description="optimal (OR-Tools) or the greedy baseline")
+    planning_sweep_s: float = Field(
+        2.0,
+        gt=0,
+        le=300,
+        description="Seconds between checks for open requests that no event woke this replica for "
+        "(taken in by a replica that died, or left by a failed run)",
+    )

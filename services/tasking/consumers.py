@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from services.tasking import handlers
+from services.tasking.deps import TaskingDeps
 from shared.cloudevents import EventData
 from shared.events import (
     AVAILABILITY_TOPIC,
@@ -22,7 +23,7 @@ from shared.events import (
 from shared.service import ServiceRuntime
 
 
-def register_consumers(runtime: ServiceRuntime, deps: handlers.Deps) -> None:
+def register_consumers(runtime: ServiceRuntime, deps: TaskingDeps) -> None:
     """One consumer group over the requests and availability topics."""
     on: dict[type[EventData], Callable[..., Awaitable[None]]] = {
         RequestSubmitted: handlers.on_request_submitted,

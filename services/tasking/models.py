@@ -1,22 +1,30 @@
-"""Tables of the tasking service: its read model of requests and units, and its proposals."""
+"""Tables of the tasking service: its read model of requests and units, its proposals, runs and audit trail.
+
+Requests and proposals carry a version (optimistic concurrency, shared.db.version_column): every
+decision about them is checked against the state it was made on. See docs/decisions/0005.
+"""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from services.tasking.domain import RequestState
-from shared.db import UTCDateTime, enum_column
-from shared.events import ProposalStatus, Tier, UnitStatus
+from shared.db import UTCDateTime, enum_column, json_column, version_column
+from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
 from shared.messaging import utcnow
-from shared.vocabulary import Capability, LendingScope, Priority
+from shared.vocabulary import Capability, LendingScope, Need, Priority, Window
+
+_REQUEST_VERSION = version_column()
+_PROPOSAL_VERSION = version_column()
 
 
 class RequestView(SQLModel, table=True):
-    """A submitted request, as tasking learnt it from request.submitted."""
+    """A submitted request, as tasking learnt it from request.submitted, and where tasking stands with it."""
 
     __tablename__ = "tasking_request"
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _REQUEST_VERSION}
 
     request_id: str = Field(primary_key=True, max_length=36)
     requesting_force: str = Field(max_length=64)
@@ -26,17 +34,18 @@ class RequestView(SQLModel, table=True):
     location_lon: float
     required_by: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    needs: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    needs: list[Need] = Field(sa_column=json_column(list[Need]))
     state: RequestState = Field(default=RequestState.OPEN, sa_column=enum_column(RequestState))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     correlation_id: str = Field(default="", max_length=64)
-    committed: dict[str, str] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False), description="unit id -> capability"
+    committed: dict[str, Capability] = Field(
+        default_factory=dict, sa_column=json_column(dict[str, Capability]), description="unit id -> capability"
     )
-    excluded_units: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    excluded_units: list[str] = Field(default_factory=list, sa_column=json_column(list[str]))
     supersedes: list[str] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False), description="proposals the next one replaces"
+        default_factory=list, sa_column=json_column(list[str]), description="proposals the next one replaces"
     )
+    version: int = Field(default=1, sa_column=_REQUEST_VERSION)
 
 
 class UnitView(SQLModel, table=True):
@@ -53,7 +62,7 @@ class UnitView(SQLModel, table=True):
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    windows: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    windows: list[Window] = Field(default_factory=list, sa_column=json_column(list[Window]))
     scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(sa_column=enum_column(UnitStatus))
     committed_to: str | None = Field(default=None, max_length=36)
@@ -64,12 +73,13 @@ class Proposal(SQLModel, table=True):
     """Units proposed for a request, waiting for (or having had) a coordinator's decision."""
 
     __tablename__ = "proposal"
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _PROPOSAL_VERSION}
 
     id: str = Field(primary_key=True, max_length=36)
     request_id: str = Field(index=True, max_length=36)
     status: ProposalStatus = Field(default=ProposalStatus.PENDING, sa_column=enum_column(ProposalStatus, index=True))
-    allocations: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
-    unfilled: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    allocations: list[Allocation] = Field(sa_column=json_column(list[Allocation]))
+    unfilled: list[Shortfall] = Field(sa_column=json_column(list[Shortfall]))
     planner: str = Field(max_length=50)
     tier: Tier = Field(default=Tier.REGIONAL, sa_column=enum_column(Tier))
     planning_run_id: str | None = Field(default=None, max_length=36, index=True)
@@ -78,6 +88,10 @@ class Proposal(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     superseded_by: str | None = Field(default=None, max_length=36)
+    version: int = Field(default=1, sa_column=_PROPOSAL_VERSION)
+
+    def unit_ids(self) -> set[str]:
+        return {allocation.unit_id for allocation in self.allocations}
 
 
 class PolicyView(SQLModel, table=True):
@@ -86,7 +100,7 @@ class PolicyView(SQLModel, table=True):
     __tablename__ = "tasking_policy"
 
     force: str = Field(primary_key=True, max_length=64)
-    reserve: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reserve: dict[Capability, int] = Field(default_factory=dict, sa_column=json_column(dict[Capability, int]))
     policy_version: int
 
 

@@ -1,10 +1,12 @@
 """The planning run: every OPEN request, highest priority first, region first and then national.
 
-One transaction per run. Requests of one priority are planned together (the batch), first
-against their own region's units (REGIONAL proposals), then what is missing against every
-region (request.escalated, NATIONAL proposals). A higher priority may take units that only
-pending proposals of a lower priority hold: those are superseded and their requests planned
-again in the same run. Nothing takes a unit from an approved proposal.
+One transaction per run, and one run at a time: an asyncio lock in the process and, on PostgreSQL,
+a transaction-level advisory lock across replicas (docs/decisions/0005). Requests of one priority are
+planned together (the batch), first against their own region's units (REGIONAL proposals), then
+what is missing against every region (request.escalated, NATIONAL proposals). A higher priority may
+take units that only pending proposals of a lower priority hold: those are superseded and their
+requests planned again. Nothing takes a unit from an approved proposal, and a run never overwrites
+a decision taken while it ran: it only changes requests and proposals at the version it read.
 """
 
 import uuid
@@ -14,32 +16,25 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from services.tasking import audit_store
-from services.tasking.decisions import allocations_json, digest, record_inputs, set_aside_entry
-from services.tasking.domain import (
+from services.tasking.deps import TaskingDeps
+from services.tasking.domain import RequestState, covered, outstanding
+from services.tasking.lifecycle import audit, publish_for
+from services.tasking.models import PlanningRun, Proposal, RequestView
+from services.tasking.planner.problem import (
     RULE_SET_VERSION,
     Candidate,
     Demand,
-    GreedyPlanner,
+    Place,
     Plan,
     Planner,
     PlanningProblem,
-    RequestState,
     TravelModel,
+    free_counts,
     lendable_counts,
-    outstanding,
 )
-from services.tasking.models import PlanningRun, Proposal, RequestView
-from services.tasking.readmodel import (
-    available_units,
-    demand_of,
-    free_by_force,
-    holding_proposals,
-    needs_of,
-    reserves,
-    unit_ids,
-)
-from shared.cloudevents import EventData, new_event
+from services.tasking.planner.records import digest, record_inputs, set_aside_entry
+from services.tasking.readmodel import available_units, held_unit_ids, holding_proposals, reserves
+from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
     ProposalCreated,
     ProposalStatus,
@@ -52,17 +47,22 @@ from shared.events import (
 from shared.messaging import UnitOfWork
 from shared.vocabulary import Capability, Need, Priority
 
-SOURCE = "/mutualaid/tasking"
+PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
 
 
-def planner_named(name: str) -> Planner:
-    """The planner a setting or a recorded run names."""
-    if name in ("greedy", GreedyPlanner.name):
-        return GreedyPlanner()
-    from services.tasking.optimiser import OptimalPlanner  # OR-Tools loads only when asked for
+async def run_planning(deps: TaskingDeps) -> int:
+    """One planning run over every OPEN request, committed with its proposals and events; returns how many."""
+    async with deps.planning_lock:
+        return await _planning_run(deps)
 
-    planner: Planner = OptimalPlanner()
-    return planner
+
+@retry_on_conflict
+async def _planning_run(deps: TaskingDeps) -> int:
+    async with deps.uow() as work:
+        await advisory_xact_lock(work.session, PLANNING_LOCK_KEY)
+        planned = await plan_open_requests(work, planner=deps.planner, travel=deps.travel, now=deps.clock())
+        await work.commit()
+        return planned
 
 
 def travel_parameters(travel: TravelModel) -> dict[str, object]:
@@ -117,15 +117,13 @@ async def _plan_batch(
 ) -> None:
     holding = await holding_proposals(work.session)
     owner_ids = {p.request_id for p in holding} | {r.request_id for r in batch}
-    owners = {
-        r.request_id: r
-        for r in (await work.session.exec(select(RequestView).where(col(RequestView.request_id).in_(owner_ids)))).all()
-    }
+    query = select(RequestView).where(col(RequestView.request_id).in_(owner_ids))
+    owners = {r.request_id: r for r in (await work.session.exec(query)).all()}
     preemptible = [
         p for p in holding if p.status == ProposalStatus.PENDING and owners[p.request_id].priority > priority
     ]
-    pool = await _pool(work, batch, unit_ids(holding) - unit_ids(preemptible))
-    wanted = {r.request_id: outstanding(needs_of(r), _covered(r, holding)) for r in batch}
+    pool = await _pool(work, batch, held_unit_ids(holding) - held_unit_ids(preemptible))
+    wanted = {r.request_id: outstanding(r.needs, _covered(r, holding)) for r in batch}
     regional = [
         demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}))
         for r in batch
@@ -135,7 +133,7 @@ async def _plan_batch(
     escalated = {rid: plan.unfilled for rid, plan in plans.items() if plan.unfilled}
     for rid, shortfall in escalated.items():
         publish_for(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
-        await _audit(work, "request.escalated", rid, shortfall=[s.model_dump(mode="json") for s in shortfall])
+        await audit(work, "request.escalated", request_id=rid, shortfall=_json(shortfall))
     national_demands = [demand_of(owners[rid], _needs(shortfall), regions=None) for rid, shortfall in escalated.items()]
     national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
     _supersede_preempted(work, preemptible, [*plans.values(), *national.values()], owners)
@@ -145,29 +143,44 @@ async def _plan_batch(
         await _record(work, request, wanted[rid], [*proposals.get(rid, []), *more.get(rid, [])], last.unfilled)
 
 
+def demand_of(request: RequestView, needs: list[Need], *, regions: frozenset[str] | None) -> Demand:
+    """What the planner is asked for a request: the needs still open, at its place and period, from these regions."""
+    return Demand(
+        request_id=request.request_id,
+        requesting_force=request.requesting_force,
+        requesting_region=request.requesting_region,
+        location=Place(request.location_lat, request.location_lon),
+        required_by=request.required_by,
+        end=request.end,
+        needs=needs,
+        regions=regions,
+    )
+
+
 async def _pool(work: UnitOfWork, batch: list[RequestView], held: set[str]) -> Pool:
     """The available units of the batch's capabilities that no proposal holds, and what each force can lend."""
-    capabilities = {need.capability for request in batch for need in needs_of(request)}
+    capabilities = {need.capability for request in batch for need in request.needs}
     units = await available_units(work.session, capabilities)
     excluded = {unit_id for request in batch for unit_id in request.excluded_units}
     set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in held]
     set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - held]
     free = [u for u in units if u.unit_id not in held | excluded]
-    lendable = lendable_counts(free_by_force(units, held), await reserves(work.session))
+    not_held = [u for u in units if u.unit_id not in held]
+    lendable = lendable_counts(free_counts(not_held), await reserves(work.session))
     return Pool(units=free, lendable=lendable, set_aside=set_aside)
 
 
 def _covered(request: RequestView, holding: list[Proposal]) -> Counter[Capability]:
-    """Units already committed to the request or held for it by its pending or approved proposals."""
-    covered = Counter(Capability(capability) for capability in request.committed.values())
-    for proposal in holding:
-        if proposal.request_id == request.request_id:
-            covered.update(Capability(a["capability"]) for a in proposal.allocations)
-    return covered
+    held = [a for proposal in holding if proposal.request_id == request.request_id for a in proposal.allocations]
+    return covered(request.committed, held)
 
 
 def _needs(shortfalls: list[Shortfall]) -> list[Need]:
     return [Need(capability=s.capability, quantity=s.quantity) for s in shortfalls]
+
+
+def _json(shortfalls: list[Shortfall]) -> list[dict[str, object]]:
+    return [s.model_dump(mode="json") for s in shortfalls]
 
 
 async def _run(
@@ -188,6 +201,7 @@ async def _run(
     inputs = record_inputs(problem, pool.set_aside)
     run = PlanningRun(
         id=str(uuid.uuid4()),
+        created_at=now,
         priority=priority,
         tier=tier,
         planner=planner.name,
@@ -207,8 +221,8 @@ def _proposal(request_id: str, plan: Plan, tier: Tier, run: PlanningRun) -> Prop
     return Proposal(
         id=str(uuid.uuid4()),
         request_id=request_id,
-        allocations=allocations_json(plan),
-        unfilled=[s.model_dump(mode="json") for s in plan.unfilled],
+        allocations=list(plan.allocations),
+        unfilled=list(plan.unfilled),
         planner=run.planner,
         tier=tier,
         planning_run_id=run.id,
@@ -221,7 +235,7 @@ def _supersede_preempted(
     """Lower-priority pending proposals that lost a unit are superseded; their requests are planned again."""
     taken = {a.unit_id for plan in plans for a in plan.allocations}
     for proposal in preemptible:
-        if not any(a["unit_id"] in taken for a in proposal.allocations):
+        if not proposal.unit_ids() & taken:
             continue
         proposal.status = ProposalStatus.SUPERSEDED
         proposal.decision_reason = "a unit was taken by a higher-priority request"
@@ -237,23 +251,21 @@ async def _record(
     """Announce what the run decided for one request: its proposals, or why nothing could be found."""
     for proposal in created:
         publish_for(work, request, _proposal_created(proposal))
-        await _audit(
+        await audit(
             work,
             "proposal.created",
-            request.request_id,
-            proposal.id,
+            request_id=request.request_id,
+            proposal_id=proposal.id,
             tier=proposal.tier.value,
             planning_run=proposal.planning_run_id,
-            allocations=proposal.allocations,
-            unfilled=proposal.unfilled,
+            allocations=[a.model_dump(mode="json") for a in proposal.allocations],
+            unfilled=_json(proposal.unfilled),
         )
     await _announce_supersessions(work, request, created[0].id if created else None)
     if wanted and not created:
         request.state = RequestState.UNFILLED if not request.committed else RequestState.MOBILISED
         publish_for(work, request, RequestUnfilled(request_id=request.request_id, unfilled=unfilled))
-        await _audit(
-            work, "request.unfilled", request.request_id, unfilled=[s.model_dump(mode="json") for s in unfilled]
-        )
+        await audit(work, "request.unfilled", request_id=request.request_id, unfilled=_json(unfilled))
     else:
         request.state = RequestState.PROPOSED
     work.session.add(request)
@@ -271,34 +283,23 @@ async def _announce_supersessions(work: UnitOfWork, request: RequestView, replac
             request_id=request.request_id, proposal_id=proposal_id, superseded_by=replacement, reason=reason
         )
         publish_for(work, request, data)
-        await _audit(
-            work, "proposal.superseded", request.request_id, proposal_id, reason=reason, superseded_by=replacement
+        await audit(
+            work,
+            "proposal.superseded",
+            request_id=request.request_id,
+            proposal_id=proposal_id,
+            reason=reason,
+            superseded_by=replacement,
         )
     request.supersedes = []
 
 
 def _proposal_created(proposal: Proposal) -> ProposalCreated:
-    return ProposalCreated.model_validate(
-        {
-            "request_id": proposal.request_id,
-            "proposal_id": proposal.id,
-            "allocations": proposal.allocations,
-            "unfilled": proposal.unfilled,
-            "planner": proposal.planner,
-            "tier": proposal.tier,
-        }
-    )
-
-
-def publish_for(work: UnitOfWork, request: RequestView, data: EventData) -> None:
-    """Queue an event about the request, correlated with the request.submitted that began it."""
-    work.publish(new_event(data, source=SOURCE, correlation_id=request.correlation_id or None), data)
-
-
-async def _audit(
-    work: UnitOfWork, action: str, request_id: str, proposal_id: str | None = None, **detail: object
-) -> None:
-    """A planning decision in the audit trail (the planner, not a person, made it)."""
-    await audit_store.append(
-        work.session, action=action, principal=None, request_id=request_id, proposal_id=proposal_id, detail=detail
+    return ProposalCreated(
+        request_id=proposal.request_id,
+        proposal_id=proposal.id,
+        allocations=proposal.allocations,
+        unfilled=proposal.unfilled,
+        planner=proposal.planner,
+        tier=proposal.tier,
     )

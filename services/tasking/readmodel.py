@@ -1,24 +1,30 @@
-"""Tasking's read model of units, policies and proposals: what the planner may draw on."""
+"""Tasking's read model of availability (units, reserves) and what proposals hold: what a planning run draws on."""
 
-from collections import Counter
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.tasking.domain import HOLDING_PROPOSALS, Candidate, Demand, Place
+from services.tasking.domain import ENDED_STATES, HOLDING_PROPOSALS
 from services.tasking.models import PolicyView, Proposal, RequestView, UnitView
+from services.tasking.planner.problem import Candidate, Place
 from shared.events import UnitState, UnitStatus
-from shared.vocabulary import Capability, Need, Window
+from shared.vocabulary import Capability
 
 
 async def holding_proposals(session: AsyncSession) -> list[Proposal]:
-    """Pending and approved proposals: their units are spoken for."""
-    return list((await session.exec(select(Proposal).where(col(Proposal.status).in_(HOLDING_PROPOSALS)))).all())
+    """Pending and approved proposals of requests not yet stood down or cancelled: their units are spoken for."""
+    query = (
+        select(Proposal)
+        .join(RequestView, col(RequestView.request_id) == col(Proposal.request_id))
+        .where(col(Proposal.status).in_(HOLDING_PROPOSALS), col(RequestView.state).not_in(ENDED_STATES))
+        .order_by(col(Proposal.created_at), col(Proposal.id))
+    )
+    return list((await session.exec(query)).all())
 
 
-def unit_ids(proposals: list[Proposal]) -> set[str]:
-    return {allocation["unit_id"] for proposal in proposals for allocation in proposal.allocations}
+def held_unit_ids(proposals: list[Proposal]) -> set[str]:
+    return {unit_id for proposal in proposals for unit_id in proposal.unit_ids()}
 
 
 async def available_units(session: AsyncSession, capabilities: set[Capability]) -> list[Candidate]:
@@ -39,45 +45,15 @@ def candidate(unit: UnitView) -> Candidate:
         capability=unit.capability,
         base=Place(unit.base_lat, unit.base_lon),
         readiness_minutes=unit.readiness_minutes,
-        windows=windows(unit),
+        windows=list(unit.windows),
         scope=unit.scope,
         status=unit.status,
     )
 
 
-def windows(unit: UnitView) -> list[Window]:
-    if unit.windows:
-        return [Window.model_validate(window) for window in unit.windows]
-    return [Window(start=unit.available_from, end=unit.available_until)]
-
-
 async def reserves(session: AsyncSession) -> dict[str, dict[Capability, int]]:
-    return {
-        row.force: {Capability(c): n for c, n in row.reserve.items()}
-        for row in (await session.exec(select(PolicyView))).all()
-    }
-
-
-def free_by_force(units: list[Candidate], held: set[str]) -> Counter[tuple[str, Capability]]:
-    """Free units per force and capability: AVAILABLE and not spoken for."""
-    return Counter((unit.force, unit.capability) for unit in units if unit.unit_id not in held)
-
-
-def demand_of(request: RequestView, needs: list[Need], *, regions: frozenset[str] | None) -> Demand:
-    return Demand(
-        request_id=request.request_id,
-        requesting_force=request.requesting_force,
-        requesting_region=request.requesting_region,
-        location=Place(request.location_lat, request.location_lon),
-        required_by=request.required_by,
-        end=request.end,
-        needs=needs,
-        regions=regions,
-    )
-
-
-def needs_of(request: RequestView) -> list[Need]:
-    return [Need.model_validate(need) for need in request.needs]
+    """Each force's business-as-usual reserve per capability, as its newest policy.updated said."""
+    return {row.force: dict(row.reserve) for row in (await session.exec(select(PolicyView))).all()}
 
 
 async def apply_unit_state(session: AsyncSession, state: UnitState) -> None:
@@ -102,7 +78,7 @@ def _unit_fields(state: UnitState) -> dict[str, Any]:
         "readiness_minutes": state.readiness_minutes,
         "available_from": state.available_from,
         "available_until": state.available_until,
-        "windows": [window.model_dump(mode="json") for window in state.availability()],
+        "windows": state.availability(),
         "scope": state.scope,
         "status": state.status,
         "committed_to": state.committed_to,

@@ -1,6 +1,7 @@
 """Batches planning: requests that arrive within the batching window are planned together."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -11,25 +12,28 @@ class PlanningScheduler:
     """Woken when a request needs planning; waits out the batching window, then plans every OPEN request.
 
     OPEN requests live in the database, so a crash between accepting and planning loses nothing:
-    the first pass after a start plans whatever is open.
+    the first pass after a start plans whatever is open, and a sweep every `sweep_s` seconds plans
+    what no event woke this replica for (taken in by another replica that died, or left by a failed run).
     """
 
-    def __init__(self, plan: Callable[[], Awaitable[int]], *, window_s: float) -> None:
-        self._plan = plan
+    def __init__(self, *, window_s: float, sweep_s: float) -> None:
         self._window_s = window_s
+        self._sweep_s = sweep_s
         self._wake = asyncio.Event()
         self._wake.set()  # plan what a previous run left open
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def run(self) -> None:
+    async def run(self, plan: Callable[[], Awaitable[int]]) -> None:
         while True:
-            await self._wake.wait()
-            await asyncio.sleep(self._window_s)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._sweep_s):
+                    await self._wake.wait()
+                await asyncio.sleep(self._window_s)
             self._wake.clear()
             try:
-                planned = await self._plan()
+                planned = await plan()
             except Exception:  # a failed run must not stop planning: the requests stay OPEN for the next
                 log.exception("planning run failed; the requests stay open")
                 await asyncio.sleep(1)

@@ -23,6 +23,7 @@ class ProposalPublic(BaseModel):
     decided_at: datetime | None
     decision_reason: str
     superseded_by: str | None
+    version: int = Field(description="Increases with every change of the proposal; decisions are checked against it")
 
 
 class ProposalList(BaseModel):

@@ -82,7 +82,7 @@ async def test_a_regional_coordinator_cannot_approve_units_from_another_region(
     approve = f"/v1/proposals/{await proposal_id_of(service, request_id)}/approve"
     regional = await service.client.post(approve, json={}, headers=COORDINATOR)
     assert regional.status_code == 403
-    assert "cross-region tasking needs a national coordinator" in regional.json()["detail"]
+    assert "cannot decide on a NATIONAL proposal; it needs a national coordinator" in regional.json()["detail"]
     actions = [entry["action"] for entry in await trail(service, request_id)]
     assert actions == ["request.escalated", "proposal.created", "refused"]
     national = await service.client.post(approve, json={}, headers=bearer(Role.NATIONAL_COORDINATOR))

@@ -25,18 +25,18 @@ from fractions import Fraction
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from services.tasking.domain import (
+from services.tasking.planner.greedy import GreedyPlanner
+from services.tasking.planner.optimal import OptimalPlanner, arrival_cost
+from services.tasking.planner.problem import (
     Candidate,
     Demand,
     GreatCircleTravel,
-    GreedyPlanner,
     Place,
     Plan,
     PlanningProblem,
     arrives_late,
     is_candidate,
 )
-from services.tasking.optimiser import OptimalPlanner, arrival_cost
 from shared.events import UnitStatus
 from shared.vocabulary import Capability, LendingScope, Need, Window
 

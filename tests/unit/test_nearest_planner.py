@@ -4,14 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.tasking.domain import (
+from services.tasking.planner.greedy import plan_nearest
+from services.tasking.planner.problem import (
     Candidate,
     Demand,
     GreatCircleTravel,
     Place,
     free_counts,
     lendable_counts,
-    plan_nearest,
 )
 from shared.events import UnitStatus
 from shared.vocabulary import Capability, LendingScope, Need, Window
@@ -20,6 +20,7 @@ REQUIRED_BY = datetime(2026, 12, 1, 14, tzinfo=UTC)
 VILLA_PARK = Place(52.509, -1.885)
 TRAVEL = GreatCircleTravel(road_factor=1.3, convoy_speed_kmh=80)
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+NOW = REQUIRED_BY - DAY
 
 
 def demand(*needs: Need, force: str = "west-midlands") -> Demand:
@@ -60,7 +61,7 @@ def test_the_nearest_units_of_other_forces_are_chosen() -> None:
         candidate("far", "west-mercia", Place(52.215, -2.178)),
         candidate("near", "staffordshire", Place(52.586, -2.128)),
     ]
-    plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=1)), units, TRAVEL)
+    plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=1)), units, TRAVEL, now=NOW)
     assert [a.unit_id for a in plan.allocations] == ["near"]
     assert plan.unfilled == []
 
@@ -77,7 +78,7 @@ def test_units_that_are_busy_of_another_capability_or_not_free_for_the_period_ar
         candidate("kept-home", "staffordshire", here, scope=LendingScope.FORCE),
         candidate("other-region", "avon-and-somerset", here, region="South West", scope=LendingScope.REGION),
     ]
-    plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=2)), units, TRAVEL)
+    plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=2)), units, TRAVEL, now=NOW)
     assert plan.allocations == []
     assert (plan.unfilled[0].quantity, plan.unfilled[0].capability) == (2, Capability.PSU)
 
@@ -86,14 +87,16 @@ def test_equal_arrival_times_are_broken_by_unit_id_so_plans_repeat() -> None:
     same = Place(52.8, -2.1)
     units = [candidate(name, "staffordshire", same) for name in ("c", "a", "b")]
     need = Need(capability=Capability.PSU, quantity=2)
-    assert [a.unit_id for a in plan_nearest(demand(need), units, TRAVEL).allocations] == ["a", "b"]
-    assert plan_nearest(demand(need), list(reversed(units)), TRAVEL) == plan_nearest(demand(need), units, TRAVEL)
+    assert [a.unit_id for a in plan_nearest(demand(need), units, TRAVEL, now=NOW).allocations] == ["a", "b"]
+    assert plan_nearest(demand(need), list(reversed(units)), TRAVEL, now=NOW) == plan_nearest(
+        demand(need), units, TRAVEL, now=NOW
+    )
 
 
 def test_arrival_time_is_readiness_plus_travel() -> None:
     base = Place(52.814, -2.092)
     [allocation] = plan_nearest(
-        demand(Need(capability=Capability.PSU, quantity=1)), [candidate("u", "staffordshire", base)], TRAVEL
+        demand(Need(capability=Capability.PSU, quantity=1)), [candidate("u", "staffordshire", base)], TRAVEL, now=NOW
     ).allocations
     distance = TRAVEL.distance_km(base, VILLA_PARK)
     assert allocation.distance_km == pytest.approx(distance, abs=0.05)
@@ -108,7 +111,7 @@ def test_no_force_is_planned_below_its_reserve() -> None:
         candidate("m1", "west-mercia", far),
     ]
     lendable = lendable_counts(free_counts(units), {"staffordshire": {Capability.PSU: 1}})
-    plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=3)), units, TRAVEL, lendable=lendable)
+    plan = plan_nearest(demand(Need(capability=Capability.PSU, quantity=3)), units, TRAVEL, lendable=lendable, now=NOW)
     assert [a.unit_id for a in plan.allocations] == ["s1", "m1"]
     assert plan.unfilled[0].quantity == 1
     assert plan.unfilled[0].reason.endswith("reserve would be breached in staffordshire")

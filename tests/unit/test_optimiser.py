@@ -5,17 +5,17 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from services.tasking.domain import (
+from services.tasking.planner.greedy import GreedyPlanner
+from services.tasking.planner.optimal import OptimalPlanner
+from services.tasking.planner.problem import (
     Candidate,
     Demand,
-    GreedyPlanner,
     Place,
     Plan,
     Planner,
     PlanningProblem,
     free_counts,
 )
-from services.tasking.optimiser import OptimalPlanner
 from shared.vocabulary import Capability, LendingScope, Need, Window
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

@@ -8,12 +8,14 @@ from services.requests.domain import (
     CANCELLABLE,
     CAUGHT_UP,
     OUTCOMES,
+    PLANNING_ENDED,
     TERMINAL,
     TRANSITIONS,
     RequestStatus,
     check_cancellable,
     check_new_request,
     next_status,
+    only_on_timeline,
     outcome_of,
 )
 from shared.cloudevents import registered
@@ -165,9 +167,23 @@ def test_a_terminal_status_never_moves(current: S, outcome: S) -> None:
     assert next_status(current, outcome) is None
 
 
+@pytest.mark.parametrize("current", sorted(PLANNING_ENDED))
+@pytest.mark.parametrize("outcome", list(RequestStatus))
+def test_a_request_whose_planning_ended_moves_only_to_a_stand_down_of_the_units_it_still_holds(
+    current: S, outcome: S
+) -> None:
+    assert next_status(current, outcome) is (S.STOOD_DOWN if outcome is S.STOOD_DOWN else None)
+
+
+def test_a_rejected_proposal_that_leaves_the_request_going_moves_nothing() -> None:
+    assert only_on_timeline("tasking.rejected", closes_request=False)
+    assert not only_on_timeline("tasking.rejected", closes_request=True)
+
+
 def test_the_table_covers_every_status_and_closes_only_a_stood_down_request() -> None:
     assert set(TRANSITIONS) == set(RequestStatus)
-    assert {S.CANCELLED, S.REJECTED, S.UNFILLED, S.CLOSED} == TERMINAL
+    assert {S.CANCELLED, S.CLOSED} == TERMINAL
+    assert {S.REJECTED, S.UNFILLED} == PLANNING_ENDED
     assert TRANSITIONS[S.STOOD_DOWN] == {S.CLOSED}
     assert {status for status, allowed in TRANSITIONS.items() if S.CLOSED in allowed} == {S.STOOD_DOWN}
     assert all(S.SUBMITTED not in allowed for allowed in TRANSITIONS.values())

@@ -51,7 +51,7 @@ from datetime import UTC, datetime, timedelta
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
-from services.tasking.domain import (
+from services.tasking.planner.problem import (
     Candidate,
     Demand,
     Plan,

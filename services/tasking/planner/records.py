@@ -8,9 +8,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from services.tasking.audit import canonical_json
-from services.tasking.domain import Candidate, Demand, Place, Plan, PlanningProblem, exclusion
-from shared.events import Allocation, UnitStatus
+from services.tasking.planner.problem import Candidate, Demand, Place, Plan, PlanningProblem, exclusion
+from shared.canonical import canonical_json
+from shared.events import UnitStatus
 from shared.vocabulary import Capability, LendingScope, Need, Window
 
 
@@ -65,14 +65,6 @@ def explain(inputs: dict[str, Any], request_id: str, plans: dict[str, Plan]) -> 
         for allocation in plans.get(request_id, Plan(allocations=[])).allocations
     ]
     return {"chosen": chosen, "excluded": sorted(excluded, key=lambda item: (item["reason"], item["unit_id"]))}
-
-
-def allocations_json(plan: Plan) -> list[dict[str, Any]]:
-    return [allocation.model_dump(mode="json") for allocation in plan.allocations]
-
-
-def plan_from(allocations: list[dict[str, Any]]) -> Plan:
-    return Plan(allocations=[Allocation.model_validate(item) for item in allocations])
 
 
 def set_aside_entry(unit: Candidate, reason: str) -> dict[str, str]:

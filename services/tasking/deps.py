@@ -1,0 +1,29 @@
+"""What tasking's commands, event handlers and planning runs are given by the composition root."""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.tasking.planner.problem import Planner, TravelModel
+from shared.db import SessionFactory
+from shared.messaging import UnitOfWork, utcnow
+
+
+@dataclass(frozen=True)
+class TaskingDeps:
+    """The tasking service's dependencies, typed: built once in bootstrap, passed to every command and handler.
+
+    uow: a new unit of work (state, outbox and inbox commit together); sessions: read-only sessions;
+    travel and planner: how plans are made; wake_planning: ask for a planning run soon (after the
+    batching window); clock: the current time (UTC), read here and passed into the domain;
+    planning_lock: one planning run at a time in this process (services.tasking.planning).
+    """
+
+    uow: Callable[[], UnitOfWork]
+    sessions: SessionFactory
+    travel: TravelModel
+    planner: Planner
+    wake_planning: Callable[[], None] = lambda: None
+    clock: Callable[[], datetime] = field(default=utcnow)
+    planning_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -1,0 +1,76 @@
+"""Changes to a request and its proposals that commands, event handlers and planning runs share.
+
+Each runs inside the caller's unit of work and changes rows that carry a version, so the caller's
+commit fails (StaleDataError, then a retry on fresh state) when another decision got there first.
+"""
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.tasking import audit_store
+from services.tasking.models import Proposal, RequestView
+from shared.auth import Principal
+from shared.cloudevents import CloudEvent, EventData, new_event
+from shared.events import ProposalStatus, ProposalSuperseded
+from shared.messaging import UnitOfWork
+
+SOURCE = "/mutualaid/tasking"
+
+
+def publish_for(work: UnitOfWork, request: RequestView, data: EventData, *, cause: CloudEvent | None = None) -> None:
+    """Queue an event about the request: correlated with the request.submitted that began it, caused by `cause`."""
+    correlation_id = (cause.correlationid if cause else None) or request.correlation_id or None
+    event = new_event(data, source=SOURCE, correlation_id=correlation_id, causation_id=cause.id if cause else None)
+    work.publish(event, data)
+
+
+async def audit(
+    work: UnitOfWork,
+    action: str,
+    *,
+    request_id: str | None,
+    proposal_id: str | None = None,
+    principal: Principal | None = None,
+    **detail: object,
+) -> None:
+    """An entry in the audit trail, in the caller's transaction; no principal means tasking itself decided."""
+    await audit_store.append(
+        work.session,
+        action=action,
+        principal=principal,
+        request_id=request_id,
+        proposal_id=proposal_id,
+        detail=detail,
+    )
+
+
+async def proposals_of(
+    session: AsyncSession, request_id: str, statuses: frozenset[ProposalStatus] | None = None
+) -> list[Proposal]:
+    """The request's proposals, oldest first, optionally only in the given statuses."""
+    query = select(Proposal).where(Proposal.request_id == request_id)
+    if statuses is not None:
+        query = query.where(col(Proposal.status).in_(statuses))
+    return list((await session.exec(query.order_by(col(Proposal.created_at), col(Proposal.id)))).all())
+
+
+async def supersede_pending(
+    work: UnitOfWork, request: RequestView, *, reason: str, cause: CloudEvent | None = None
+) -> None:
+    """Every pending proposal of the request is superseded with nothing to replace it (announced and audited)."""
+    for proposal in await proposals_of(work.session, request.request_id, frozenset({ProposalStatus.PENDING})):
+        proposal.status = ProposalStatus.SUPERSEDED
+        proposal.decision_reason = reason
+        work.session.add(proposal)
+        data = ProposalSuperseded(
+            request_id=request.request_id, proposal_id=proposal.id, superseded_by=None, reason=reason
+        )
+        publish_for(work, request, data, cause=cause)
+        await audit(
+            work,
+            "proposal.superseded",
+            request_id=request.request_id,
+            proposal_id=proposal.id,
+            reason=reason,
+            superseded_by=None,
+        )

@@ -1,0 +1,160 @@
+"""What a planner works on: demands, candidate units, travel, eligibility and the plan it returns. No I/O."""
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from shared.events import Allocation, Shortfall, UnitStatus
+from shared.reserve import lendable
+from shared.vocabulary import Capability, LendingScope, Need, Window
+
+EARTH_RADIUS_KM = 6371.0088
+
+RULE_SET_VERSION = "2026.11-1"  # eligibility: capability, status, other force, scope, window, tier, reserve
+
+
+@dataclass(frozen=True)
+class Place:
+    """A WGS84 point (degrees)."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Demand:
+    """A request as the planner sees it: what is still needed, where, from when until when (UTC)."""
+
+    request_id: str
+    requesting_force: str
+    requesting_region: str
+    location: Place
+    required_by: datetime
+    end: datetime
+    needs: list[Need]
+    regions: frozenset[str] | None = None  # regional tier: only units of these regions; None: national
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A unit as the planner sees it, from the tasking read model (readiness in minutes)."""
+
+    unit_id: str
+    force: str
+    region: str
+    capability: Capability
+    base: Place
+    readiness_minutes: int
+    windows: list[Window]
+    scope: LendingScope = LendingScope.NATIONAL
+    status: UnitStatus = UnitStatus.AVAILABLE
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The units a planner sends to one demand, and what it could not fill with the reason."""
+
+    allocations: list[Allocation]
+    unfilled: list[Shortfall] = field(default_factory=list)
+
+
+class TravelModel(Protocol):
+    """Distance (km) and travel time (minutes) between two places; a routing service could stand behind it."""
+
+    def distance_km(self, origin: Place, destination: Place) -> float: ...
+
+    def minutes(self, distance_km: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class GreatCircleTravel:
+    """Great-circle distance times a road factor, driven at a convoy speed (km/h)."""
+
+    road_factor: float = 1.3
+    convoy_speed_kmh: float = 80.0
+
+    def distance_km(self, origin: Place, destination: Place) -> float:
+        lat1, lon1, lat2, lon2 = map(math.radians, (origin.lat, origin.lon, destination.lat, destination.lon))
+        a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)) * self.road_factor
+
+    def minutes(self, distance_km: float) -> float:
+        return distance_km / self.convoy_speed_kmh * 60
+
+
+@dataclass(frozen=True)
+class PlanningProblem:
+    """Everything a planner may look at: the batch's demands, the free units, what each force can lend, and now."""
+
+    demands: list[Demand]
+    units: list[Candidate]
+    lendable: Counter[tuple[str, Capability]]
+    now: datetime
+
+
+class Planner(Protocol):
+    """Plans a batch of demands together; the same problem always gives the same plans."""
+
+    name: str
+    parameters: dict[str, object]  # the solver's settings, recorded with every run
+
+    def plan(self, problem: PlanningProblem, travel: TravelModel) -> dict[str, Plan]: ...
+
+
+def is_candidate(unit: Candidate, demand: Demand, capability: Capability) -> bool:
+    """Right capability, available, lent by another force that allows it, in the tier, free for the whole period."""
+    return unit.capability == capability and exclusion(unit, demand) is None
+
+
+def exclusion(unit: Candidate, demand: Demand) -> str | None:
+    """Why a unit of the right capability cannot serve the demand at all (a reason code), or None."""
+    if unit.status != UnitStatus.AVAILABLE:
+        return "NOT_AVAILABLE"
+    if unit.force == demand.requesting_force:
+        return "HOST_FORCE"
+    if not scope_allows(unit.scope, unit.region, demand.requesting_region):
+        return "SCOPE"
+    if demand.regions is not None and unit.region not in demand.regions:
+        return "OUTSIDE_REGION"
+    if not any(w.start <= demand.required_by and demand.end <= w.end for w in unit.windows):
+        return "WINDOW"
+    return None
+
+
+def scope_allows(scope: LendingScope, unit_region: str, requesting_region: str) -> bool:
+    """FORCE units are never lent, REGION units only inside their region, NATIONAL units anywhere."""
+    return scope == LendingScope.NATIONAL or (scope == LendingScope.REGION and unit_region == requesting_region)
+
+
+def lendable_counts(
+    free: Counter[tuple[str, Capability]], reserves: dict[str, dict[Capability, int]]
+) -> Counter[tuple[str, Capability]]:
+    """How many units each (force, capability) can still lend: its free units less its reserve (shared.reserve)."""
+    return Counter({key: lendable(n, reserves.get(key[0], {}).get(key[1], 0)) for key, n in free.items()})
+
+
+def free_counts(units: list[Candidate]) -> Counter[tuple[str, Capability]]:
+    """AVAILABLE units per (force, capability)."""
+    return Counter((unit.force, unit.capability) for unit in units if unit.status == UnitStatus.AVAILABLE)
+
+
+def arrives_late(demand: Demand, eta_minutes: float, *, now: datetime) -> bool:
+    """True when a unit leaving now cannot be there by the request's required_by."""
+    return now + timedelta(minutes=eta_minutes) > demand.required_by
+
+
+def allocate(unit: Candidate, demand: Demand, travel: TravelModel, now: datetime) -> tuple[float, str, Allocation]:
+    """The unit sent to the demand: (arrival minutes, unit id, allocation), ordered soonest first, then by id."""
+    distance = travel.distance_km(unit.base, demand.location)
+    eta = unit.readiness_minutes + travel.minutes(distance)
+    allocation = Allocation(
+        unit_id=unit.unit_id,
+        force=unit.force,
+        capability=unit.capability,
+        eta_minutes=math.ceil(eta),
+        distance_km=round(distance, 1),
+        late=arrives_late(demand, eta, now=now),
+    )
+    return eta, unit.unit_id, allocation

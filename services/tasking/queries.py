@@ -1,0 +1,100 @@
+"""Reads of the tasking service: proposals, the planner's view of units, explanations and replays."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, select
+
+from services.tasking.models import PlanningRun, Proposal, UnitView
+from services.tasking.planner import planner_named
+from services.tasking.planner.problem import GreatCircleTravel, Plan
+from services.tasking.planner.records import explain, problem_from
+from shared.db import SessionFactory, list_matching
+from shared.errors import NotFound
+from shared.events import ProposalStatus, UnitStatus
+from shared.vocabulary import Capability
+
+
+async def get_proposal(proposal_id: str, *, sessions: SessionFactory) -> Proposal:
+    """One proposal; raises NotFound (404)."""
+    async with sessions() as session:
+        proposal = await session.get(Proposal, proposal_id)
+        if proposal is None:
+            raise NotFound(f"no proposal {proposal_id}")
+        return proposal
+
+
+async def list_proposals(
+    *, sessions: SessionFactory, request_id: str | None, status: ProposalStatus | None
+) -> list[Proposal]:
+    """Proposals, oldest first, optionally of one request and in one status."""
+    query = select(Proposal).order_by(col(Proposal.created_at), col(Proposal.id))
+    return await list_matching(sessions, query, [(Proposal.request_id, request_id), (Proposal.status, status)])
+
+
+async def list_units(
+    *, sessions: SessionFactory, force: str | None, capability: Capability | None, status: UnitStatus | None
+) -> list[UnitView]:
+    """The read model's units, by force and unit id, optionally filtered."""
+    query = select(UnitView).order_by(col(UnitView.force), col(UnitView.unit_id))
+    return await list_matching(
+        sessions, query, [(UnitView.force, force), (UnitView.capability, capability), (UnitView.status, status)]
+    )
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    run: PlanningRun
+    plans: dict[str, Plan]
+
+
+async def recorded_run(proposal_id: str, *, sessions: SessionFactory) -> tuple[Proposal, RecordedRun]:
+    """A proposal and the planning run that made it, with every plan that run chose; raises NotFound (404)."""
+    async with sessions() as session:
+        proposal = await session.get(Proposal, proposal_id)
+        if proposal is None:
+            raise NotFound(f"no proposal {proposal_id}")
+        run = await session.get(PlanningRun, proposal.planning_run_id) if proposal.planning_run_id else None
+        if run is None:
+            raise NotFound(f"proposal {proposal_id} has no recorded planning run")
+        siblings = (await session.exec(select(Proposal).where(Proposal.planning_run_id == run.id))).all()
+    return proposal, RecordedRun(run=run, plans={p.request_id: Plan(allocations=list(p.allocations)) for p in siblings})
+
+
+async def explanation(proposal_id: str, *, sessions: SessionFactory) -> dict[str, Any]:
+    """Why this proposal: the run's inputs and settings, each chosen unit's score, each excluded unit's reason."""
+    proposal, recorded = await recorded_run(proposal_id, sessions=sessions)
+    run = recorded.run
+    return {
+        "proposal_id": proposal.id,
+        "request_id": proposal.request_id,
+        "tier": proposal.tier,
+        "planning_run_id": run.id,
+        "planned_at": run.inputs["now"],
+        "priority": run.priority,
+        "planner": run.planner,
+        "parameters": run.parameters,
+        "rule_set": run.rule_set,
+        "inputs_digest": run.digest,
+        "units_considered": len(run.inputs["units"]),
+        "unfilled": [shortfall.model_dump(mode="json") for shortfall in proposal.unfilled],
+        **explain(run.inputs, proposal.request_id, recorded.plans),
+    }
+
+
+async def replay(proposal_id: str, *, sessions: SessionFactory) -> dict[str, Any]:
+    """Re-run the recorded planner on the recorded inputs; the same plan must come out."""
+    _, recorded = await recorded_run(proposal_id, sessions=sessions)
+    run = recorded.run
+    travel = GreatCircleTravel(**run.parameters["travel"])
+    replayed = planner_named(run.planner).plan(problem_from(run.inputs), travel)
+    differences = {
+        rid: {"recorded": _unit_list(plan), "replayed": _unit_list(replayed.get(rid, Plan(allocations=[])))}
+        for rid, plan in recorded.plans.items()
+        if _unit_list(plan) != _unit_list(replayed.get(rid, Plan(allocations=[])))
+    }
+    return {"planning_run_id": run.id, "planner": run.planner, "same_plan": not differences, "differences": differences}
+
+
+def _unit_list(plan: Plan) -> list[str]:
+    return [allocation.unit_id for allocation in plan.allocations]
