@@ -182,8 +182,8 @@ class EventConsumer:
     ) -> None:
         self.group_id = group_id
         self._service = service
-        self._topics = topics
-        self._handlers = handlers
+        self.topics = topics  # as named in code, without the namespace
+        self.handlers = handlers  # CloudEvents type -> handler
         self._settings = settings
         self.assigned = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -201,7 +201,7 @@ class EventConsumer:
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
-        topics = [self._settings.namespaced(topic) for topic in self._topics]
+        topics = [self._settings.namespaced(topic) for topic in self.topics]
         self._consumer.subscribe(topics, listener=_AssignmentListener(self.assigned))
         await self._consumer.start()
 
@@ -234,7 +234,7 @@ class EventConsumer:
         except InvalidEvent as error:
             await self._dead_letter(record, str(error))
             return
-        handler = self._handlers.get(event.type)
+        handler = self.handlers.get(event.type)
         if handler is None or data is None:
             EVENTS_CONSUMED.labels(self._service, self.group_id, "ignored").inc()
             return
