@@ -151,7 +151,7 @@ async def test_a_national_proposal_is_decided_only_by_a_national_coordinator_wha
 
 async def test_a_regional_proposal_is_decided_by_a_coordinator_of_the_host_region(system: Harness) -> None:
     await declare(system, "staffordshire", "PSU")
-    request_id, proposal = await proposed(system, "west-midlands", "PSU")
+    _, proposal = await proposed(system, "west-midlands", "PSU")
     assert proposal["tier"] == "REGIONAL"
     refused = await decide(system, "approve", proposal["id"], coordinator("North West"))
     assert refused.status_code == 403
@@ -169,7 +169,7 @@ async def test_a_unit_stood_down_is_proposed_again_for_the_next_request(system: 
     await system.deliver()
     assert await request_status(system, first) == "CLOSED"
 
-    second, again = await proposed(system, "west-midlands", "POM")
+    _, again = await proposed(system, "west-midlands", "POM")
     assert [allocation["unit_id"] for allocation in again["allocations"]] == [pom]
 
 
