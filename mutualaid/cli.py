@@ -216,3 +216,31 @@ def audit_replay(
     if not all(result["same_plan"] for result in results):
         raise typer.Exit(1)
     typer.echo(f"{len(results)} planning run(s) replayed: every plan reproduced")
+
+
+@app.command("reconcile")
+def reconcile_command(
+    availability_database_url: Annotated[
+        str | None, typer.Option(help="The availability database; defaults to AVAILABILITY_DATABASE_URL")
+    ] = None,
+    tasking_database_url: Annotated[
+        str | None, typer.Option(help="The tasking database; defaults to TASKING_DATABASE_URL")
+    ] = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Release again the units still committed to ended requests")
+    ] = False,
+) -> None:
+    """Check that availability and tasking agree on committed units, and proposals on the audit trail (read-only)."""
+    from mutualaid import reconcile
+
+    databases = reconcile.Databases.configured(availability_database_url, tasking_database_url)
+    findings = asyncio.run(reconcile.reconcile(databases))
+    for finding in findings:
+        typer.echo(str(finding))
+    if repair and findings:
+        for request_id in asyncio.run(reconcile.repair(databases, findings)):
+            typer.echo(f"repaired      {request_id}: tasking.stood_down sent again; availability releases its units")
+    if findings:
+        typer.echo(f"{len(findings)} finding(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo("reconciled: availability and tasking agree, and every proposal agrees with the audit trail")

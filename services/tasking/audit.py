@@ -48,3 +48,20 @@ def verify(entries: Iterable[StoredEntry]) -> Verdict:
             return Verdict(False, count, entry.seq, "its content does not match its hash")
         previous = entry.hash
     return Verdict(True, count)
+
+
+# What each entry about a proposal says of its status; the newest such entry is its status on the trail.
+PROPOSAL_STATUS_OF_ACTION = {
+    "proposal.created": "PENDING",
+    "tasking.approved": "APPROVED",
+    "tasking.rejected": "REJECTED",
+    "proposal.superseded": "SUPERSEDED",
+}
+
+
+def status_on_trail(actions: Iterable[str]) -> str | None:
+    """A proposal's status as its audit entries tell it (oldest first), or None when none tells it."""
+    status = None
+    for action in actions:
+        status = PROPOSAL_STATUS_OF_ACTION.get(action, status)
+    return status

@@ -6,7 +6,15 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.tasking.audit import GENESIS, StoredEntry, Verdict, entry_hash, verify
+from services.tasking.audit import (
+    GENESIS,
+    PROPOSAL_STATUS_OF_ACTION,
+    StoredEntry,
+    Verdict,
+    entry_hash,
+    status_on_trail,
+    verify,
+)
 from services.tasking.models import AuditEntry
 from shared.auth import Principal
 from shared.db import SessionFactory
@@ -72,3 +80,17 @@ async def verify_trail(*, sessions: SessionFactory, page: int = 1000) -> Verdict
             after = rows[-1].seq
 
     return verify([entry async for entry in stored()])
+
+
+async def proposal_statuses_on_trail(*, sessions: SessionFactory) -> dict[str, str]:
+    """Each proposal's status as the audit trail tells it (proposal id -> PENDING, APPROVED, ...)."""
+    query = (
+        select(AuditEntry.proposal_id, AuditEntry.action)
+        .where(col(AuditEntry.proposal_id).is_not(None), col(AuditEntry.action).in_(PROPOSAL_STATUS_OF_ACTION))
+        .order_by(col(AuditEntry.seq))
+    )
+    actions: dict[str, list[str]] = {}
+    async with sessions() as session:
+        for proposal_id, action in (await session.exec(query)).all():
+            actions.setdefault(str(proposal_id), []).append(action)
+    return {proposal_id: status for proposal_id, trail in actions.items() if (status := status_on_trail(trail))}

@@ -5,12 +5,14 @@ another decision (or a planning run) changed either first, it runs again on what
 is refused with 409 if it no longer applies. See docs/decisions/0005.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.tasking.deps import TaskingDeps
 from services.tasking.domain import (
+    ENDED_STATES,
     HOLDING_PROPOSALS,
     RequestState,
     check_approver,
@@ -192,3 +194,21 @@ async def _audit_decision(work: UnitOfWork, action: str, proposal: Proposal, pri
         reason=reason,
         allocations=[allocation.model_dump(mode="json") for allocation in proposal.allocations],
     )
+
+
+@retry_on_conflict
+async def release_again(request_id: str, *, by: str, uow: Callable[[], UnitOfWork]) -> bool:
+    """Ask availability once more to send home the units of a request that has ended (reconcile --repair).
+
+    Publishes tasking.stood_down again (availability releases whatever is still committed to the
+    request; a repeat releases nothing) and audits it. False when the request has not ended.
+    """
+    async with uow() as work:
+        request = await work.session.get(RequestView, request_id)
+        if request is None or request.state not in ENDED_STATES:
+            return False
+        reason = "released by reconciliation: units still committed to an ended request"
+        publish_for(work, request, TaskingStoodDown(request_id=request_id, stood_down_by=by, reason=reason))
+        await audit(work, "reconcile.released", request_id=request_id, reason=reason, by=by)
+        await work.commit()
+        return True

@@ -57,7 +57,9 @@ async def proposals_of(
 async def supersede_pending(
     work: UnitOfWork, request: RequestView, *, reason: str, cause: CloudEvent | None = None
 ) -> None:
-    """Every pending proposal of the request is superseded with nothing to replace it (announced and audited)."""
+    """The request ends: every pending proposal of it is superseded with nothing to replace it, and so is
+    every one it lost and had not announced yet (announced and audited)."""
+    await announce_supersessions(work, request, None)
     for proposal in await proposals_of(work.session, request.request_id, frozenset({ProposalStatus.PENDING})):
         proposal.status = ProposalStatus.SUPERSEDED
         proposal.decision_reason = reason
@@ -74,3 +76,30 @@ async def supersede_pending(
             reason=reason,
             superseded_by=None,
         )
+
+
+async def announce_supersessions(work: UnitOfWork, request: RequestView, replacement: str | None) -> None:
+    """Announce and audit the proposals the request lost (a rejected commit, a recall, a higher priority).
+
+    A planning run announces them with the proposal that replaces them; a request that ends first
+    (cancelled, stood down) announces them with no replacement, so every supersession is on the trail.
+    """
+    for proposal_id in request.supersedes:
+        proposal = await work.session.get(Proposal, proposal_id)
+        reason = proposal.decision_reason if proposal else "superseded"
+        if proposal is not None:
+            proposal.superseded_by = replacement
+            work.session.add(proposal)
+        data = ProposalSuperseded(
+            request_id=request.request_id, proposal_id=proposal_id, superseded_by=replacement, reason=reason
+        )
+        publish_for(work, request, data)
+        await audit(
+            work,
+            "proposal.superseded",
+            request_id=request.request_id,
+            proposal_id=proposal_id,
+            reason=reason,
+            superseded_by=replacement,
+        )
+    request.supersedes = []

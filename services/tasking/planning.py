@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from services.tasking.deps import TaskingDeps
 from services.tasking.domain import RequestState, covered, outstanding
-from services.tasking.lifecycle import audit, publish_for
+from services.tasking.lifecycle import announce_supersessions, audit, publish_for
 from services.tasking.models import PlanningRun, Proposal, RequestView
 from services.tasking.planner.problem import (
     RULE_SET_VERSION,
@@ -38,7 +38,6 @@ from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
     ProposalCreated,
     ProposalStatus,
-    ProposalSuperseded,
     RequestEscalated,
     RequestUnfilled,
     Shortfall,
@@ -261,7 +260,7 @@ async def _record(
             allocations=[a.model_dump(mode="json") for a in proposal.allocations],
             unfilled=_json(proposal.unfilled),
         )
-    await _announce_supersessions(work, request, created[0].id if created else None)
+    await announce_supersessions(work, request, created[0].id if created else None)
     if wanted and not created:
         request.state = RequestState.UNFILLED if not request.committed else RequestState.MOBILISED
         publish_for(work, request, RequestUnfilled(request_id=request.request_id, unfilled=unfilled))
@@ -269,29 +268,6 @@ async def _record(
     else:
         request.state = RequestState.PROPOSED
     work.session.add(request)
-
-
-async def _announce_supersessions(work: UnitOfWork, request: RequestView, replacement: str | None) -> None:
-    """Proposals the request lost (a rejected commit, a recall, a higher priority) and what replaces them."""
-    for proposal_id in request.supersedes:
-        proposal = await work.session.get(Proposal, proposal_id)
-        reason = proposal.decision_reason if proposal else "superseded"
-        if proposal is not None:
-            proposal.superseded_by = replacement
-            work.session.add(proposal)
-        data = ProposalSuperseded(
-            request_id=request.request_id, proposal_id=proposal_id, superseded_by=replacement, reason=reason
-        )
-        publish_for(work, request, data)
-        await audit(
-            work,
-            "proposal.superseded",
-            request_id=request.request_id,
-            proposal_id=proposal_id,
-            reason=reason,
-            superseded_by=replacement,
-        )
-    request.supersedes = []
 
 
 def _proposal_created(proposal: Proposal) -> ProposalCreated:

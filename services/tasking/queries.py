@@ -5,7 +5,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from services.tasking.models import PlanningRun, Proposal, UnitView
+from services.tasking import audit_store
+from services.tasking.domain import RequestState
+from services.tasking.models import PlanningRun, Proposal, RequestView, UnitView
 from services.tasking.planner import planner_named
 from services.tasking.planner.problem import GreatCircleTravel, Plan
 from services.tasking.planner.records import explain, problem_from
@@ -98,3 +100,53 @@ async def replay(proposal_id: str, *, sessions: SessionFactory) -> dict[str, Any
 
 def _unit_list(plan: Plan) -> list[str]:
     return [allocation.unit_id for allocation in plan.allocations]
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What tasking holds for a request: its state, the units committed to it, the units of its approved proposals."""
+
+    request_id: str
+    state: RequestState
+    committed: frozenset[str]
+    approved: frozenset[str]
+
+
+async def holdings(*, sessions: SessionFactory) -> dict[str, Holding]:
+    """Every request with units committed to it or approved for it, by request id."""
+    async with sessions() as session:
+        approved = (await session.exec(select(Proposal).where(Proposal.status == ProposalStatus.APPROVED))).all()
+        by_request: dict[str, set[str]] = {}
+        for proposal in approved:
+            by_request.setdefault(proposal.request_id, set()).update(proposal.unit_ids())
+        requests = (await session.exec(select(RequestView))).all()
+    return {
+        request.request_id: Holding(
+            request_id=request.request_id,
+            state=request.state,
+            committed=frozenset(request.committed),
+            approved=frozenset(by_request.get(request.request_id, ())),
+        )
+        for request in requests
+        if request.committed or request.request_id in by_request
+    }
+
+
+async def proposals_disagreeing_with_trail(*, sessions: SessionFactory) -> dict[str, str]:
+    """Proposals whose status is not the one their audit entries tell: proposal id -> both (empty when all agree).
+
+    A proposal superseded for a request that will announce it with its next plan (still in the
+    request's `supersedes`) agrees while the trail still shows its status before that.
+    """
+    on_trail = await audit_store.proposal_statuses_on_trail(sessions=sessions)
+    async with sessions() as session:
+        proposals = (await session.exec(select(Proposal).order_by(col(Proposal.created_at)))).all()
+        announcing = {p for request in (await session.exec(select(RequestView))).all() for p in request.supersedes}
+    disagreements = {}
+    for proposal in proposals:
+        trail = on_trail.get(proposal.id)
+        if proposal.id in announcing and trail in ("PENDING", "APPROVED"):
+            continue
+        if trail != proposal.status.value:
+            disagreements[proposal.id] = f"the proposal is {proposal.status.value}; the audit trail says {trail}"
+    return disagreements

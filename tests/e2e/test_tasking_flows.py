@@ -13,7 +13,7 @@ import pytest
 from mutualaid.runner import Stack
 from shared.auth import Role
 from tests.support.builders import SOON, bearer, request_body
-from tests.support.replay import every_plan_replays
+from tests.support.replay import every_plan_replays, reconciles
 from tests.support.services import eventually
 
 pytestmark = pytest.mark.e2e
@@ -112,6 +112,7 @@ async def flow(tmp_path: Path) -> AsyncIterator[Flow]:
         async with httpx.AsyncClient(timeout=15) as client:
             yield Flow(stack, client)
         await every_plan_replays(tmp_path / "tasking.db")
+        await reconciles(tmp_path)
     finally:
         await stack.stop()
 

@@ -13,7 +13,7 @@ from mutualaid.demo import declare_demo_units
 from mutualaid.runner import Stack
 from shared.auth import Role
 from tests.support.builders import bearer, request_body
-from tests.support.replay import every_plan_replays
+from tests.support.replay import every_plan_replays, reconciles
 from tests.support.services import eventually
 
 pytestmark = pytest.mark.e2e
@@ -81,6 +81,7 @@ async def test_a_request_is_proposed_approved_and_mobilised(stack: Stack) -> Non
             unit = await get_json(client, f"{stack.url('availability')}/v1/units/{allocation['unit_id']}", OPERATOR)
             assert (unit["status"], unit["committed_to"]) == ("COMMITTED", request_id)
     await every_plan_replays(stack.workdir / "tasking.db")
+    await reconciles(stack.workdir)
 
 
 async def _is(client: httpx.AsyncClient, stack: Stack, request_id: str, status: str) -> bool:

@@ -1,4 +1,5 @@
-"""The audit promise, checked after end-to-end flows: re-running each recorded planning run gives the same plans."""
+"""The audit promises, checked after end-to-end flows: each recorded planning run replays to the same plans,
+and `mutualaid reconcile` finds nothing once the events of the flow have settled."""
 
 import asyncio
 from pathlib import Path
@@ -13,3 +14,20 @@ async def every_plan_replays(tasking_db: Path) -> None:
     result = await asyncio.to_thread(CliRunner().invoke, app, cli)  # the CLI runs its own event loop
     assert result.exit_code == 0, result.output
     assert "every plan reproduced" in result.output
+
+
+async def reconciles(workdir: Path, *, timeout: float = 20.0) -> None:
+    """`mutualaid reconcile` on the stack's databases reports nothing, once events in flight have arrived."""
+    cli = [
+        "reconcile",
+        f"--availability-database-url=sqlite+aiosqlite:///{workdir / 'availability.db'}",
+        f"--tasking-database-url=sqlite+aiosqlite:///{workdir / 'tasking.db'}",
+    ]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await asyncio.to_thread(CliRunner().invoke, app, cli)
+        if result.exit_code == 0:
+            assert "reconciled" in result.output
+            return
+        assert asyncio.get_running_loop().time() < deadline, result.output
+        await asyncio.sleep(0.5)
