@@ -107,7 +107,7 @@ class Harness:
         """Delete every row of every service (tables stay migrated): a fresh start for the next example."""
         for node in self.nodes.values():
             async with node.runtime.engine.begin() as connection:
-                for table in own_tables(node.name):
+                for table in reversed(own_tables(node.name)):
                     await connection.execute(delete(table))
         self.delivered.clear()
 
@@ -143,6 +143,6 @@ async def harness(urls: dict[str, str], **tasking: Any) -> AsyncIterator[Harness
 
 
 def own_tables(service: str) -> list[Table]:
-    """The service's tables (its own, outbox and inbox)."""
+    """The service's tables (its own, outbox and inbox), each after the tables it refers to."""
     own = importlib.import_module(f"services.{service}.models").OWN_TABLES | migrations.MESSAGING_TABLES
-    return [table for name, table in SQLModel.metadata.tables.items() if name in own]
+    return [table for table in SQLModel.metadata.sorted_tables if table.name in own]
