@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mutualaid.reconcile import compare
 from services.requests.domain import TERMINAL
 from services.tasking import queries
-from services.tasking.domain import ENDED_STATES, check_stand_down
+from services.tasking.domain import ENDED_STATES, HOLDING_PROPOSALS, check_stand_down
 from services.tasking.models import Proposal, RequestView
 from tests.support.harness import Harness, database_urls, harness
 from tests.support.steps import INTEGRATION, NATIONAL, coordinator, decide, declare, operator, stand_down, submit
@@ -209,9 +209,7 @@ class World:
             states = {r.request_id: r.state for r in (await session.exec(select(RequestView))).all()}
             live = [
                 p
-                for p in (
-                    await session.exec(select(Proposal).where(Proposal.status.in_(["PENDING", "APPROVED"])))
-                ).all()
+                for p in (await session.exec(select(Proposal).where(col(Proposal.status).in_(HOLDING_PROPOSALS)))).all()
                 if states[p.request_id] not in ENDED_STATES
             ]
         held = [unit_id for proposal in live for unit_id in proposal.unit_ids()]
