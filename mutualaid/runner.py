@@ -59,30 +59,32 @@ class Stack:
             await self.stop()
             raise
 
-    def _service_env(self, service: str) -> dict[str, str]:
+    def _service_env(self, service: str, name: str) -> dict[str, str]:
         prefix = service.upper()
         database_url = self.database_urls.get(service) or f"sqlite+aiosqlite:///{self.workdir / service}.db"
         return {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers or "",
             f"{prefix}_DATABASE_URL": database_url,
-            f"{prefix}_PORT": str(self.ports[service]),
+            f"{prefix}_PORT": str(self.ports[name]),
             **self.env,
         }
 
-    async def start_service(self, service: str, *, ready_timeout: float = 60.0) -> None:
-        """Start one service process and wait until its /readyz answers 200."""
+    async def start_service(self, service: str, *, replica: str | None = None, ready_timeout: float = 60.0) -> None:
+        """Start one service process (a further replica of it under another name) and wait until /readyz is 200."""
+        name = replica or service
+        self.ports.setdefault(name, free_port())
         output: IO[bytes] | None = None
         if self.log_to_files:
-            output = (self.workdir / f"{service}.log").open("ab")
+            output = (self.workdir / f"{name}.log").open("ab")
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "mutualaid", "serve", service,
-            env=self._service_env(service), stdout=output, stderr=output,
+            env=self._service_env(service, name), stdout=output, stderr=output,
         )  # fmt: skip
         if output is not None:
             output.close()
-        self.processes[service] = process
-        await self.wait_ready(service, timeout=ready_timeout)
+        self.processes[name] = process
+        await self.wait_ready(name, timeout=ready_timeout)
 
     async def wait_ready(self, service: str, *, timeout: float = 60.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout

@@ -98,7 +98,13 @@ async def _run_online(url: str, options: dict[str, Any]) -> None:
     await engine.dispose()
 
 
+# Replicas starting together migrate one at a time: the first upgrades, the others find it done.
+MIGRATION_LOCK_KEY = 2026_11_30_0002
+
+
 def _run_migrations(connection: Connection, options: dict[str, Any]) -> None:
     context.configure(connection=connection, **options)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()

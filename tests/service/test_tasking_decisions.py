@@ -5,16 +5,19 @@ by a second tasking replica just before the first actor writes what it decided o
 """
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from services.tasking import commands
 from services.tasking.deps import TaskingDeps
 from services.tasking.models import Proposal
+from services.tasking.planning import PLANNING_LOCK_KEY
 from shared.auth import Principal, Role
 from shared.events import TaskingApproved
-from tests.support.harness import Harness
+from tests.support.harness import Harness, database_urls, harness
 from tests.support.interleave import before_first_write, in_another_replica
 from tests.support.steps import (
     NATIONAL,
@@ -188,3 +191,21 @@ async def test_a_rejected_proposal_leaves_the_request_going_while_another_of_it_
     await system.deliver()
     assert await request_status(system, request_id) in ("PARTIALLY_FILLED", "MOBILISED")
     checked(await stand_down(system, request_id, "west-midlands"), 200)
+
+
+async def test_one_planning_run_at_a_time_across_replicas_on_postgresql(tmp_path: Path, postgres_server: str) -> None:
+    """While a run plans, another replica cannot take the planning lock; once it committed, it can."""
+
+    async def try_lock(deps: TaskingDeps) -> bool:
+        async with deps.sessions() as session:
+            connection = await session.connection()
+            taken = await connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PLANNING_LOCK_KEY})
+            return bool(taken.scalar_one())
+
+    async with database_urls("postgresql", tmp_path, postgres_server) as urls, harness(urls) as system:
+        await declare(system, "staffordshire", "PSU")
+        await submit(system, "west-midlands", "PSU")
+        with before_first_write(tasking_engine(system), lambda: in_another_replica(urls["tasking"], try_lock)) as other:
+            assert await system.plan() == 1
+        assert other == [False]
+        assert in_another_replica(urls["tasking"], try_lock) is True
