@@ -9,7 +9,7 @@ are none.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.availability import handlers as availability
+from services.availability import queries as availability
 from services.availability.config import AvailabilitySettings
 from services.tasking import commands, queries
 from services.tasking.config import TaskingSettings

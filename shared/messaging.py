@@ -85,3 +85,7 @@ class UnitOfWork:
         if self._published:
             self._published = False
             self._on_commit()
+
+
+UowFactory = Callable[[], UnitOfWork]
+"""Makes a new unit of work: what commands and handlers are given to open their transaction."""

@@ -1,10 +1,10 @@
-"""HTTP routes of the availability service: thin, they call handlers."""
+"""HTTP routes of the availability service: thin, they call commands and queries."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from services.availability import handlers
+from services.availability import commands, queries
 from services.availability.domain import CapacityLine, sum_capacity
 from services.availability.models import ForcePolicyRow, Unit
 from services.availability.schemas import (
@@ -72,7 +72,7 @@ async def declare_unit(
     ] = None,
 ) -> UnitPublic:
     """Declare a unit your force can lend, or update its declaration (201 when new)."""
-    unit, created = await handlers.declare_unit(
+    unit, created = await commands.declare_unit(
         unit_id,
         body,
         principal=principal,
@@ -108,7 +108,7 @@ def parse_if_none_match(value: str | None) -> bool:
 @router.get("/units/{unit_id}", response_model=UnitPublic, tags=["units"])
 async def get_unit(unit_id: UnitId, _: CurrentPrincipal, rt: Runtime, response: Response) -> UnitPublic:
     """One unit: its declaration, status and, when committed, the request it is committed to."""
-    unit = await handlers.get_unit(unit_id, sessions=rt.sessions)
+    unit = await queries.get_unit(unit_id, sessions=rt.sessions)
     response.headers["ETag"] = f'"{unit.version}"'
     return to_public(unit)
 
@@ -122,14 +122,14 @@ async def list_units(
     status: UnitStatus | None = None,
 ) -> UnitList:
     """Declared units, optionally by force, capability and status."""
-    units = await handlers.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
+    units = await queries.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
     return UnitList(items=[to_public(unit) for unit in units])
 
 
 @router.post("/units/{unit_id}/recall", response_model=UnitPublic, tags=["units"])
 async def recall_unit(unit_id: UnitId, body: Recall, principal: ResourceManager, rt: Runtime) -> UnitPublic:
     """Take a committed unit back home (it becomes UNAVAILABLE); tasking re-plans what it covered."""
-    return to_public(await handlers.recall_unit(unit_id, reason=body.reason, principal=principal, uow=rt.uow))
+    return to_public(await commands.recall_unit(unit_id, reason=body.reason, principal=principal, uow=rt.uow))
 
 
 @router.put("/forces/{code}/units", response_model=ReplacementResult, tags=["units"])
@@ -137,25 +137,25 @@ async def replace_force_units(
     code: ForceCode, body: UnitReplacement, principal: ResourceManager, rt: Runtime
 ) -> ReplacementResult:
     """Replace the force's whole declared set in one transaction, as a duty system export would."""
-    return await handlers.replace_force_units(code, body.items, principal=principal, uow=rt.uow)
+    return await commands.replace_force_units(code, body.items, principal=principal, uow=rt.uow)
 
 
 @router.put("/forces/{code}/policy", response_model=PolicyPublic, tags=["capacity"])
 async def set_policy(code: ForceCode, body: PolicyBody, principal: ResourceManager, rt: Runtime) -> PolicyPublic:
     """Set the force's business-as-usual reserve and national commitment per capability."""
-    return to_policy(await handlers.set_policy(code, body, principal=principal, uow=rt.uow))
+    return to_policy(await commands.set_policy(code, body, principal=principal, uow=rt.uow))
 
 
 @router.get("/forces/{code}/policy", response_model=PolicyPublic, tags=["capacity"])
 async def get_policy(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> PolicyPublic:
     """The force's reserve and national commitment (version 0 when never set)."""
-    return to_policy(await handlers.get_policy(code, sessions=rt.sessions))
+    return to_policy(await queries.get_policy(code, sessions=rt.sessions))
 
 
 @router.get("/forces/{code}/capacity", response_model=ForceCapacity, tags=["capacity"])
 async def force_capacity(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> ForceCapacity:
     """Per capability: declared, available, committed, reserve, lendable, and the national commitment."""
-    lines = await handlers.capacity_by_force(sessions=rt.sessions, force_codes=[code])
+    lines = await queries.capacity_by_force(sessions=rt.sessions, force_codes=[code])
     return ForceCapacity(force=code, region=forces()[code].region, items=to_items(lines[code]))
 
 
@@ -168,7 +168,7 @@ async def capacity_view(
     """Capacity of every force of a region, or of the nation, with totals per capability."""
     if region is not None and region not in regions():
         raise NotFound(f"no region {region!r}; one of: {', '.join(regions())}")
-    lines = await handlers.capacity_by_force(sessions=rt.sessions, force_codes=handlers.forces_in(region))
+    lines = await queries.capacity_by_force(sessions=rt.sessions, force_codes=queries.forces_in(region))
     by_force = [
         ForceCapacity(force=code, region=forces()[code].region, items=to_items(force_lines))
         for code, force_lines in lines.items()
@@ -183,14 +183,14 @@ def to_items(lines: list[CapacityLine]) -> list[CapacityItem]:
 
 
 def to_public(unit: Unit) -> UnitPublic:
-    return UnitPublic.model_validate(handlers.unit_state(unit).model_dump() | {"updated_at": unit.updated_at})
+    return UnitPublic.model_validate(unit.state().model_dump() | {"updated_at": unit.updated_at})
 
 
 def to_policy(row: ForcePolicyRow) -> PolicyPublic:
     return PolicyPublic(
         force=row.force,
-        reserve=handlers.policy_of(row).reserve,
-        national_commitment=handlers.policy_of(row).national_commitment,
+        reserve=row.reserve,
+        national_commitment=row.national_commitment,
         version=row.version,
         updated_by=row.updated_by,
         updated_at=row.updated_at if row.version else None,

@@ -1,15 +1,15 @@
 """Tables of the availability service."""
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Column, Integer
+from sqlalchemy import Column, Integer
 from sqlmodel import Field, SQLModel
 
-from shared.db import UTCDateTime, enum_column
-from shared.events import UnitStatus
+from services.availability.domain import ForcePolicy, UnitSnapshot
+from shared.db import UTCDateTime, enum_column, json_column
+from shared.events import UnitState, UnitStatus
 from shared.messaging import utcnow
-from shared.vocabulary import Capability, LendingScope
+from shared.vocabulary import Capability, LendingScope, Window
 
 # Every UPDATE of a unit says "WHERE version = <the version read>": a concurrent change makes it fail
 # (StaleDataError) instead of being overwritten, on SQLite too, where SELECT ... FOR UPDATE does nothing.
@@ -32,12 +32,46 @@ class Unit(SQLModel, table=True):
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    windows: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    windows: list[Window] = Field(default_factory=list, sa_column=json_column(list[Window]))
     scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus, index=True))
     committed_to: str | None = Field(default=None, max_length=36)
     version: int = Field(default=1, sa_column=_UNIT_VERSION)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+    def availability(self) -> list[Window]:
+        """The unit's windows; a row from before windows existed has only its from and until."""
+        return list(self.windows) or [Window(start=self.available_from, end=self.available_until)]
+
+    def state(self) -> UnitState:
+        """The full state of the unit as every availability event carries it."""
+        return UnitState.model_validate(
+            {
+                **self.model_dump(),
+                "base": {"lat": self.base_lat, "lon": self.base_lon, "description": self.base_description},
+                "windows": self.availability(),
+            }
+        )
+
+    def snapshot(self) -> UnitSnapshot:
+        """The unit as the pure commit rules see it."""
+        return UnitSnapshot(
+            unit_id=self.unit_id,
+            force=self.force,
+            region=self.region,
+            capability=self.capability,
+            status=self.status,
+            windows=self.availability(),
+            scope=self.scope,
+            committed_to=self.committed_to,
+        )
+
+    def set_status(self, status: UnitStatus, *, committed_to: str | None) -> None:
+        """Commit, release or recall the unit: a new status, and a new version."""
+        self.status = status
+        self.committed_to = committed_to
+        self.version += 1
+        self.updated_at = utcnow()
 
 
 class ForcePolicyRow(SQLModel, table=True):
@@ -46,11 +80,17 @@ class ForcePolicyRow(SQLModel, table=True):
     __tablename__ = "force_policy"
 
     force: str = Field(primary_key=True, max_length=64)
-    reserve: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    national_commitment: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reserve: dict[Capability, int] = Field(default_factory=dict, sa_column=json_column(dict[Capability, int]))
+    national_commitment: dict[Capability, int] = Field(
+        default_factory=dict, sa_column=json_column(dict[Capability, int])
+    )
     version: int = 1
     updated_by: str = Field(default="", max_length=200)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+    def policy(self) -> ForcePolicy:
+        """The policy as the pure reserve rules see it."""
+        return ForcePolicy(reserve=dict(self.reserve), national_commitment=dict(self.national_commitment))
 
 
 OWN_TABLES = frozenset({"unit", "force_policy"})

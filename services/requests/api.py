@@ -1,10 +1,10 @@
-"""HTTP routes of the requests service: thin, they call handlers."""
+"""HTTP routes of the requests service: thin, they call commands and queries."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from services.requests import handlers
+from services.requests import commands, queries
 from services.requests.domain import RequestStatus
 from services.requests.models import MutualAidRequest, TimelineEntry
 from services.requests.schemas import (
@@ -32,7 +32,7 @@ async def submit_request(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> RequestPublic:
     """Submit a mutual aid request for your force; repeat safely with the same Idempotency-Key."""
-    request, replayed = await handlers.submit_request(
+    request, replayed = await commands.submit_request(
         body, principal=principal, idempotency_key=idempotency_key, uow=rt.uow
     )
     response.headers["Location"] = f"/v1/requests/{request.id}"
@@ -44,14 +44,14 @@ async def submit_request(
 @router.get("/requests/{request_id}", response_model=RequestDetail)
 async def get_request(request_id: str, _: CurrentPrincipal, rt: Runtime) -> RequestDetail:
     """A request with its timeline: every status it went through and the event that moved it."""
-    request, timeline = await handlers.get_request(request_id, sessions=rt.sessions)
+    request, timeline = await queries.get_request(request_id, sessions=rt.sessions)
     return RequestDetail(**to_public(request).model_dump(), timeline=[to_timeline_item(e) for e in timeline])
 
 
 @router.post("/requests/{request_id}/cancel", response_model=RequestPublic)
 async def cancel_request(request_id: str, body: Cancellation, principal: Submitter, rt: Runtime) -> RequestPublic:
     """Cancel your force's request before it is approved, with a reason; tasking is told by request.cancelled."""
-    request = await handlers.cancel_request(request_id, principal=principal, reason=body.reason, uow=rt.uow)
+    request = await commands.cancel_request(request_id, principal=principal, reason=body.reason, uow=rt.uow)
     return to_public(request)
 
 
@@ -64,7 +64,7 @@ async def list_requests(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RequestList:
     """Requests, newest first, optionally by requesting force and status."""
-    requests = await handlers.list_requests(sessions=rt.sessions, force=force, status=status, limit=limit)
+    requests = await queries.list_requests(sessions=rt.sessions, force=force, status=status, limit=limit)
     return RequestList(items=[to_public(request) for request in requests])
 
 

@@ -1,15 +1,14 @@
 """Tables of the requests service."""
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from services.requests.domain import RequestStatus
-from shared.db import UTCDateTime, enum_column
+from shared.db import UTCDateTime, enum_column, json_column
 from shared.messaging import utcnow
-from shared.vocabulary import Priority
+from shared.vocabulary import Need, Priority
 
 
 class MutualAidRequest(SQLModel, table=True):
@@ -25,7 +24,7 @@ class MutualAidRequest(SQLModel, table=True):
     location_description: str = Field(default="", max_length=200)
     required_by: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    needs: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    needs: list[Need] = Field(sa_column=json_column(list[Need]))
     notes: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: RequestStatus = Field(default=RequestStatus.SUBMITTED, sa_column=enum_column(RequestStatus, index=True))
     version: int = 1

@@ -5,7 +5,6 @@ another decision (or a planning run) changed either first, it runs again on what
 is refused with 409 if it no longer applies. See docs/decisions/0005.
 """
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,7 +28,7 @@ from shared.db import retry_on_conflict
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import ProposalStatus, TaskingApproved, TaskingRejected, TaskingStoodDown
 from shared.forces import region_of
-from shared.messaging import UnitOfWork
+from shared.messaging import UnitOfWork, UowFactory
 
 
 @retry_on_conflict
@@ -197,7 +196,7 @@ async def _audit_decision(work: UnitOfWork, action: str, proposal: Proposal, pri
 
 
 @retry_on_conflict
-async def release_again(request_id: str, *, by: str, uow: Callable[[], UnitOfWork]) -> bool:
+async def release_again(request_id: str, *, by: str, uow: UowFactory) -> bool:
     """Ask availability once more to send home the units of a request that has ended (reconcile --repair).
 
     Publishes tasking.stood_down again (availability releases whatever is still committed to the

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.tasking.planner.problem import Planner, TravelModel
 from shared.db import SessionFactory
-from shared.messaging import UnitOfWork, utcnow
+from shared.messaging import UowFactory, utcnow
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class TaskingDeps:
     planning_lock: one planning run at a time in this process (services.tasking.planning).
     """
 
-    uow: Callable[[], UnitOfWork]
+    uow: UowFactory
     sessions: SessionFactory
     travel: TravelModel
     planner: Planner

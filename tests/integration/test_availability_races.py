@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from services.availability import handlers
+from services.availability import commands, handlers
 from services.availability.bootstrap import MIGRATIONS
 from services.availability.models import Unit
 from services.availability.schemas import UnitDeclare
@@ -68,13 +68,13 @@ async def test_a_declaration_never_overwrites_a_commit_made_while_it_was_in_flig
     sessions = db.session_factory(engine)
     plain = lambda: UnitOfWork(sessions)  # noqa: E731
     try:
-        await handlers.declare_unit(
+        await commands.declare_unit(
             UNIT, UnitDeclare.model_validate(unit_body()), principal=INTEGRATION, if_match=None, uow=plain
         )
         go = asyncio.Event()
         unavailable = UnitDeclare.model_validate(unit_body(status="UNAVAILABLE"))
         declaring = asyncio.create_task(
-            handlers.declare_unit(UNIT, unavailable, principal=INTEGRATION, if_match=None, uow=held_until(go, sessions))
+            commands.declare_unit(UNIT, unavailable, principal=INTEGRATION, if_match=None, uow=held_until(go, sessions))
         )
         await asyncio.sleep(0.3)  # the declaration has read the unit and waits to commit
         data = approval(str(uuid.uuid4()))

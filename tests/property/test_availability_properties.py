@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 from sqlmodel import col, select
 
-from services.availability import handlers
+from services.availability import commands, handlers
 from services.availability.bootstrap import MIGRATIONS
 from services.availability.models import ForcePolicyRow, Unit
 from services.availability.schemas import PolicyBody, UnitDeclare
@@ -197,18 +197,18 @@ class Availability:
         """Apply the step; a command's legitimate refusal is returned, anything else raises."""
         match step:
             case Declare():
-                declaring = handlers.declare_unit(
+                declaring = commands.declare_unit(
                     step.unit_id, declaration(step), principal=RESOURCE_MANAGER, if_match=step.if_match, uow=self._uow
                 )
                 return await refusal(declaring, Conflict, PreconditionFailed, InvalidInput)
             case Recall():
-                recalling = handlers.recall_unit(
+                recalling = commands.recall_unit(
                     step.unit_id, reason="needed at home", principal=RESOURCE_MANAGER, uow=self._uow
                 )
                 return await refusal(recalling, Conflict, NotFound)
             case SetPolicy():
                 body = PolicyBody(reserve={Capability.PSU: step.reserve})
-                await handlers.set_policy(step.force, body, principal=RESOURCE_MANAGER, uow=self._uow)
+                await commands.set_policy(step.force, body, principal=RESOURCE_MANAGER, uow=self._uow)
             case Commit():
                 await self._deliver(approval(step))
             case Release():

@@ -1,0 +1,201 @@
+"""Commands from the availability API: declare, replace, set policy, recall; each owns its transaction."""
+
+from collections import Counter
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.availability.domain import (
+    check_declarable,
+    check_recallable,
+    check_version,
+    merge_windows,
+)
+from services.availability.models import ForcePolicyRow, Unit
+from services.availability.schemas import PolicyBody, ReplacementResult, UnitDeclare, UnitDeclareWithId
+from shared.auth import Principal
+from shared.cloudevents import EventData, new_event
+from shared.db import retry_on_conflict
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.events import (
+    PolicyUpdated,
+    UnitDeclared,
+    UnitsRecalled,
+    UnitStatus,
+    UnitUpdated,
+    UnitWithdrawn,
+)
+from shared.forces import region_of
+from shared.messaging import UnitOfWork, UowFactory, utcnow
+
+SOURCE = "/mutualaid/availability"
+
+
+def _check_force(principal: Principal, force: str) -> None:
+    if not principal.acts_for_force(force):
+        raise Forbidden(f"a {principal.role.value} of {principal.force} cannot act for {force}")
+
+
+@retry_on_conflict
+async def declare_unit(
+    unit_id: str,
+    body: UnitDeclare,
+    *,
+    principal: Principal,
+    if_match: int | None,
+    uow: UowFactory,
+    create_only: bool = False,
+) -> tuple[Unit, bool]:
+    """Declare a unit or update its declaration; returns (unit, created). Emits its full state.
+
+    if_match (or the body's version) refuses an update of another version, create_only refuses
+    any update (both PreconditionFailed, 412).
+    """
+    _check_force(principal, body.force)
+    async with uow() as work:
+        unit = await work.session.get(Unit, unit_id, with_for_update=True)
+        if unit is not None:
+            _check_force(principal, unit.force)
+        expected = if_match if if_match is not None else body.version
+        check_version(unit.version if unit else None, expected, create_only=create_only)
+        created = unit is None
+        unit, data = _apply_declaration(unit_id, unit, body)
+        if data is not None:
+            work.session.add(unit)
+            work.publish(new_event(data, source=SOURCE), data)
+            await work.commit()
+        return unit, created
+
+
+def _apply_declaration(unit_id: str, unit: Unit | None, body: UnitDeclare) -> tuple[Unit, EventData | None]:
+    """The unit after the declaration, and the event announcing it (None when nothing changed)."""
+    check_declarable(unit.status if unit else None, body.status, unit.committed_to if unit else None)
+    fields = _declared_fields(body)
+    if unit is None:
+        unit = Unit(unit_id=unit_id, **fields)
+        return unit, UnitDeclared(unit=unit.state())
+    changes = {name: value for name, value in fields.items() if getattr(unit, name) != value}
+    if not changes:
+        return unit, None
+    for name, value in changes.items():
+        setattr(unit, name, value)
+    unit.version += 1
+    unit.updated_at = utcnow()
+    withdrawn = changes.get("status") == UnitStatus.WITHDRAWN
+    return unit, (UnitWithdrawn if withdrawn else UnitUpdated)(unit=unit.state())
+
+
+def _declared_fields(body: UnitDeclare) -> dict[str, Any]:
+    windows = merge_windows(body.availability())
+    return {
+        "force": body.force,
+        "region": region_of(body.force),
+        "capability": body.capability,
+        "base_lat": body.base.lat,
+        "base_lon": body.base.lon,
+        "base_description": body.base.description,
+        "readiness_minutes": body.readiness_minutes,
+        "available_from": windows[0].start,
+        "available_until": windows[-1].end,
+        "windows": windows,
+        "scope": body.scope,
+        "status": body.status,
+    }
+
+
+@retry_on_conflict
+async def replace_force_units(
+    force: str, items: list[UnitDeclareWithId], *, principal: Principal, uow: UowFactory
+) -> ReplacementResult:
+    """Replace a force's declared set in one transaction; units left out are withdrawn."""
+    _check_force(principal, force)
+    _check_replacement(force, items)
+    counts: Counter[str] = Counter()
+    async with uow() as work:
+        rows = await work.session.exec(select(Unit).where(Unit.force == force).with_for_update())
+        existing = {unit.unit_id: unit for unit in rows.all()}
+        await _check_foreign_ids(work.session, force, [item.unit_id for item in items if item.unit_id not in existing])
+        kept = {item.unit_id for item in items}
+        leaving = [u for u in existing.values() if u.unit_id not in kept and u.status != UnitStatus.WITHDRAWN]
+        committed = sorted(u.unit_id for u in leaving if u.status == UnitStatus.COMMITTED)
+        if committed:
+            raise Conflict(f"units left out are committed, recall them first: {', '.join(committed)}")
+        for item in items:
+            unit, data = _apply_declaration(item.unit_id, existing.get(item.unit_id), item)
+            counts["declared" if item.unit_id not in existing else "updated" if data else "unchanged"] += 1
+            _stage(work, unit, data)
+        for unit in leaving:
+            body = UnitDeclare.model_validate(_declaration_of(unit) | {"status": UnitStatus.WITHDRAWN})
+            _stage(work, *_apply_declaration(unit.unit_id, unit, body))
+            counts["withdrawn"] += 1
+        await work.commit()
+    return ReplacementResult(force=force, **{k: counts[k] for k in ("declared", "updated", "unchanged", "withdrawn")})
+
+
+def _check_replacement(force: str, items: list[UnitDeclareWithId]) -> None:
+    others = sorted({item.unit_id for item in items if item.force != force})
+    if others:
+        raise InvalidInput(f"every unit must belong to {force}: {', '.join(others)}")
+    repeated = sorted(unit_id for unit_id, n in Counter(item.unit_id for item in items).items() if n > 1)
+    if repeated:
+        raise InvalidInput(f"each unit may appear once: {', '.join(repeated)}")
+
+
+async def _check_foreign_ids(session: AsyncSession, force: str, unit_ids: list[str]) -> None:
+    if not unit_ids:
+        return
+    taken = await session.exec(select(Unit.unit_id).where(col(Unit.unit_id).in_(unit_ids), Unit.force != force))
+    clash = sorted(taken.all())
+    if clash:
+        raise Conflict(f"unit ids already used by another force: {', '.join(clash)}")
+
+
+def _stage(work: UnitOfWork, unit: Unit, data: EventData | None) -> None:
+    if data is not None:
+        work.session.add(unit)
+        work.publish(new_event(data, source=SOURCE), data)
+
+
+def _declaration_of(unit: Unit) -> dict[str, Any]:
+    state = unit.state()
+    fields = ("force", "capability", "base", "readiness_minutes", "windows", "scope")
+    return state.model_dump(include=set(fields))
+
+
+@retry_on_conflict
+async def set_policy(force: str, body: PolicyBody, *, principal: Principal, uow: UowFactory) -> ForcePolicyRow:
+    """Set a force's reserve and national commitment; policy.updated tells tasking."""
+    _check_force(principal, force)
+    async with uow() as work:
+        row = await work.session.get(ForcePolicyRow, force, with_for_update=True)
+        row = row or ForcePolicyRow(force=force, version=0)
+        row.reserve = dict(body.reserve)
+        row.national_commitment = dict(body.national_commitment)
+        row.version += 1
+        row.updated_by = principal.sub
+        row.updated_at = utcnow()
+        work.session.add(row)
+        data = PolicyUpdated(
+            force=force, reserve=body.reserve, national_commitment=body.national_commitment, policy_version=row.version
+        )
+        work.publish(new_event(data, source=SOURCE), data)
+        await work.commit()
+        return row
+
+
+@retry_on_conflict
+async def recall_unit(unit_id: str, *, reason: str, principal: Principal, uow: UowFactory) -> Unit:
+    """A donor takes a committed unit back home; units.recalled tells tasking to re-plan."""
+    async with uow() as work:
+        unit = await work.session.get(Unit, unit_id, with_for_update=True)
+        if unit is None:
+            raise NotFound(f"no unit {unit_id}")
+        _check_force(principal, unit.force)
+        request_id = check_recallable(unit.snapshot())
+        unit.set_status(UnitStatus.UNAVAILABLE, committed_to=None)
+        work.session.add(unit)
+        data = UnitsRecalled(request_id=request_id, units=[unit.state()], reason=reason, recalled_by=principal.sub)
+        work.publish(new_event(data, source=SOURCE), data)
+        await work.commit()
+        return unit

@@ -1,0 +1,136 @@
+"""Commands from the requests API: submit and cancel; each owns its transaction."""
+
+import hashlib
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+
+from services.requests.domain import (
+    RequestStatus,
+    check_cancellable,
+    check_new_request,
+)
+from services.requests.models import IdempotencyRecord, MutualAidRequest
+from services.requests.schemas import RequestCreate
+from services.requests.timeline import describe, move, on_timeline, timeline_entry
+from shared.auth import Principal
+from shared.cloudevents import new_event
+from shared.db import retry_on_conflict
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.events import (
+    RequestCancelled,
+    RequestSubmitted,
+    TaskingApproved,
+)
+from shared.forces import region_of
+from shared.messaging import UnitOfWork, UowFactory
+
+SOURCE = "/mutualaid/requests"
+APPROVED = TaskingApproved.event_type
+
+
+async def submit_request(
+    command: RequestCreate, *, principal: Principal, idempotency_key: str | None, uow: UowFactory
+) -> tuple[MutualAidRequest, bool]:
+    """Record a new request and its request.submitted event; returns (request, replayed)."""
+    if not principal.acts_for_force(command.requesting_force):
+        raise Forbidden(f"an operator of {principal.force} cannot submit for {command.requesting_force}")
+    check_new_request(required_by=command.required_by, end=command.end, needs=command.needs)
+    body_hash = hashlib.sha256(command.model_dump_json().encode()).hexdigest()
+    try:
+        async with uow() as work:
+            if idempotency_key:
+                replay = await _replay(work, principal.sub, idempotency_key, body_hash)
+                if replay is not None:
+                    return replay, True
+            request = _new_request(command, principal)
+            work.session.add(request)
+            await work.session.flush()
+            if idempotency_key:
+                work.session.add(
+                    IdempotencyRecord(
+                        caller=principal.sub, key=idempotency_key, body_hash=body_hash, request_id=request.id
+                    )
+                )
+            event = new_event(_submitted(request), source=SOURCE)
+            work.session.add(timeline_entry(request.id, event, RequestStatus.SUBMITTED, "submitted"))
+            work.publish(event, _submitted(request))
+            await work.commit()
+            return request, False
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        async with uow() as work:  # a concurrent call with the same key won the race
+            replay = await _replay(work, principal.sub, idempotency_key, body_hash)
+            if replay is None:
+                raise
+            return replay, True
+
+
+async def _replay(work: UnitOfWork, caller: str, key: str, body_hash: str) -> MutualAidRequest | None:
+    record = await work.session.get(IdempotencyRecord, (caller, key))
+    if record is None:
+        return None
+    if record.body_hash != body_hash:
+        raise Conflict("this Idempotency-Key was already used with a different body")
+    return await work.session.get(MutualAidRequest, record.request_id)
+
+
+def _new_request(command: RequestCreate, principal: Principal) -> MutualAidRequest:
+    return MutualAidRequest(
+        id=str(uuid.uuid4()),
+        requesting_force=command.requesting_force,
+        requesting_region=region_of(command.requesting_force),
+        operation=command.operation,
+        priority=command.priority,
+        location_lat=command.location.lat,
+        location_lon=command.location.lon,
+        location_description=command.location.description,
+        required_by=command.required_by,
+        end=command.end,
+        needs=command.needs,
+        notes=command.notes,
+        submitted_by=principal.sub,
+    )
+
+
+def _submitted(request: MutualAidRequest) -> RequestSubmitted:
+    return RequestSubmitted.model_validate(
+        {
+            "request_id": request.id,
+            "requesting_force": request.requesting_force,
+            "requesting_region": request.requesting_region,
+            "operation": request.operation,
+            "priority": request.priority,
+            "location": {
+                "lat": request.location_lat,
+                "lon": request.location_lon,
+                "description": request.location_description,
+            },
+            "required_by": request.required_by,
+            "end": request.end,
+            "needs": request.needs,
+            "notes": request.notes,
+            "submitted_by": request.submitted_by,
+        }
+    )
+
+
+@retry_on_conflict
+async def cancel_request(request_id: str, *, principal: Principal, reason: str, uow: UowFactory) -> MutualAidRequest:
+    """The requesting force cancels its request before approval; request.cancelled tells tasking."""
+    async with uow() as work:
+        request = await work.session.get(MutualAidRequest, request_id, with_for_update=True)
+        if request is None:
+            raise NotFound(f"no request {request_id}")
+        if not principal.acts_for_force(request.requesting_force):
+            raise Forbidden(f"an operator of {principal.force} cannot cancel a request of {request.requesting_force}")
+        approved_before = await on_timeline(work.session, request.id, APPROVED)
+        check_cancellable(request.status, approved_before=approved_before)
+        cancelled = RequestCancelled(request_id=request.id, cancelled_by=principal.sub, reason=reason)
+        event = new_event(cancelled, source=SOURCE)
+        move(request, RequestStatus.CANCELLED)
+        work.session.add_all([request, timeline_entry(request.id, event, RequestStatus.CANCELLED, describe(cancelled))])
+        work.publish(event, cancelled)
+        await work.commit()
+        return request
