@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 TOPIC_EXISTS = 36
 TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError)
+CONFLICT_ATTEMPTS = 10  # racing decisions and planning runs on one request: each retry reads the winner's state
 
 
 def create_producer(settings: CommonSettings) -> AIOKafkaProducer:
@@ -247,12 +248,13 @@ class EventConsumer:
         EVENTS_CONSUMED.labels(self._service, self.group_id, "applied").inc()
 
     async def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> None:
-        """Retry transient database failures without end (nothing is acked meanwhile); others a few times."""
+        """Retry transient database failures without end (nothing is acked meanwhile); conflicts with
+        concurrent decisions (a version or a unique key another transaction won) up to CONFLICT_ATTEMPTS times."""
         while True:
             try:
                 async for attempt in AsyncRetrying(
                     retry=retry_if_exception_type((*CONFLICTS, DBAPIError)),
-                    stop=stop_after_attempt(3),
+                    stop=stop_after_attempt(CONFLICT_ATTEMPTS),
                     wait=wait_exponential(multiplier=0.05, max=1),
                     reraise=True,
                 ):
