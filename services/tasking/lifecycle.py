@@ -59,26 +59,17 @@ async def supersede_pending(
 ) -> None:
     """The request ends: every pending proposal of it is superseded with nothing to replace it, and so is
     every one it lost and had not announced yet (announced and audited)."""
-    await announce_supersessions(work, request, None)
     for proposal in await proposals_of(work.session, request.request_id, frozenset({ProposalStatus.PENDING})):
         proposal.status = ProposalStatus.SUPERSEDED
         proposal.decision_reason = reason
         work.session.add(proposal)
-        data = ProposalSuperseded(
-            request_id=request.request_id, proposal_id=proposal.id, superseded_by=None, reason=reason
-        )
-        publish_for(work, request, data, cause=cause)
-        await audit(
-            work,
-            "proposal.superseded",
-            request_id=request.request_id,
-            proposal_id=proposal.id,
-            reason=reason,
-            superseded_by=None,
-        )
+        request.supersedes = [*request.supersedes, proposal.id]
+    await announce_supersessions(work, request, None, cause=cause)
 
 
-async def announce_supersessions(work: UnitOfWork, request: RequestView, replacement: str | None) -> None:
+async def announce_supersessions(
+    work: UnitOfWork, request: RequestView, replacement: str | None, *, cause: CloudEvent | None = None
+) -> None:
     """Announce and audit the proposals the request lost (a rejected commit, a recall, a higher priority).
 
     A planning run announces them with the proposal that replaces them; a request that ends first
@@ -93,7 +84,7 @@ async def announce_supersessions(work: UnitOfWork, request: RequestView, replace
         data = ProposalSuperseded(
             request_id=request.request_id, proposal_id=proposal_id, superseded_by=replacement, reason=reason
         )
-        publish_for(work, request, data)
+        publish_for(work, request, data, cause=cause)
         await audit(
             work,
             "proposal.superseded",
