@@ -96,6 +96,9 @@ def run(
     except StartupError as error:
         typer.echo(f"mutualaid run: {error}", err=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:  # Ctrl-C before the run could take signals over: nothing was started
+        typer.echo("mutualaid run: stopped", err=True)
+        raise typer.Exit(130) from None
 
 
 @app.command()

@@ -46,24 +46,36 @@ class DemoSeeding:
     already_there: int
 
 
+class DemoSeedingFailed(Exception):
+    """The demo units could not all be declared, or tasking did not see them; the message says which."""
+
+
 async def declare_demo_units(availability_url: str, *, tasking_url: str | None = None) -> DemoSeeding:
     """Declare the demo units that are not declared yet; with tasking_url, wait until the planner has seen them all.
 
     Each declaration is sent with `If-None-Match: *`, so a unit left by an earlier run (committed,
     recalled or edited since) is never touched: availability answers 412 and it is counted as there.
-    Raises httpx.HTTPError when the services cannot be reached or refuse, TimeoutError when the
-    planner does not see the units within 30 s.
+    Raises DemoSeedingFailed when availability cannot be reached or refuses, or when tasking has not
+    seen every unit within 30 s.
     """
     token = issue_token(CommonSettings().jwt_secret.get_secret_value(), sub="demo-loader", role=Role.INTEGRATION)
     headers = {"Authorization": f"Bearer {token}"}
     declarations = demo_declarations()
     declared = 0
-    async with httpx.AsyncClient(base_url=availability_url, headers=headers, timeout=10) as client:
-        for unit_id, body in declarations.items():
-            response = await client.put(f"/v1/units/{unit_id}", json=body, headers={"If-None-Match": "*"})
-            if response.status_code != httpx.codes.PRECONDITION_FAILED:
-                response.raise_for_status()
-                declared += 1
+    try:
+        async with httpx.AsyncClient(base_url=availability_url, headers=headers, timeout=10) as client:
+            for unit_id, body in declarations.items():
+                response = await client.put(f"/v1/units/{unit_id}", json=body, headers={"If-None-Match": "*"})
+                if response.status_code != httpx.codes.PRECONDITION_FAILED:
+                    response.raise_for_status()
+                    declared += 1
+    except httpx.HTTPStatusError as error:
+        raise DemoSeedingFailed(
+            f"availability refused demo unit {error.request.url.path.rsplit('/', 1)[-1]}: "
+            f"{error.response.status_code} {error.response.text[:200]}"
+        ) from None
+    except httpx.HTTPError as error:
+        raise DemoSeedingFailed(f"availability at {availability_url} did not answer: {error!r}") from None
     if tasking_url:
         await wait_until_planner_knows(tasking_url, set(declarations), headers=headers)
     return DemoSeeding(declared=declared, already_there=len(declarations) - declared)
@@ -72,11 +84,21 @@ async def declare_demo_units(availability_url: str, *, tasking_url: str | None =
 async def wait_until_planner_knows(
     tasking_url: str, unit_ids: set[str], *, headers: dict[str, str], timeout: float = 30.0
 ) -> None:
-    """Unit events and requests travel on different topics: wait until tasking's read model has the units."""
-    async with httpx.AsyncClient(base_url=tasking_url, headers=headers, timeout=10) as client:
-        async with asyncio.timeout(timeout):
-            while True:
-                known = {unit["unit_id"] for unit in (await client.get("/v1/units")).json()["items"]}
-                if unit_ids <= known:
-                    return
-                await asyncio.sleep(0.05)
+    """Unit events and requests travel on different topics: wait until tasking's read model has the units.
+
+    Raises DemoSeedingFailed naming how many tasking has when the timeout (seconds) passes.
+    """
+    known: set[str] = set()
+    try:
+        async with httpx.AsyncClient(base_url=tasking_url, headers=headers, timeout=10) as client:
+            async with asyncio.timeout(timeout):
+                while True:
+                    known = {unit["unit_id"] for unit in (await client.get("/v1/units")).json()["items"]}
+                    if unit_ids <= known:
+                        return
+                    await asyncio.sleep(0.05)
+    except (TimeoutError, httpx.HTTPError):
+        raise DemoSeedingFailed(
+            f"the demo units are declared, but tasking has seen only {len(unit_ids & known)} of them "
+            f"within {timeout:.0f} s"
+        ) from None

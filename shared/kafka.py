@@ -110,11 +110,47 @@ class OutboxRelay:
         producer = create_producer(self._settings)
         try:
             await producer.start()
+            await self.refill_if_the_broker_forgot()
         except BaseException:
             await producer.stop()
             raise
         self._producer = producer
         self.connected = True
+
+    async def refill_if_the_broker_forgot(self) -> int:
+        """Send again what this service sent on topics the broker holds nothing of; returns how many rows.
+
+        A topic whose every partition ends at offset 0 was never written on this broker: the broker
+        came back empty (memory storage restarted, a cluster rebuilt), so every event the outbox
+        marked sent there is gone from it. They go out again in their order; consumers apply each
+        once (inbox). A topic whose old records expired keeps its offsets and is left alone.
+        """
+        async with self._sessions() as session:
+            query = select(OutboxMessage.topic).where(col(OutboxMessage.sent_at).is_not(None)).distinct()
+            topics = list((await session.exec(query)).all())
+        forgotten = [topic for topic in topics if await self._holds_nothing(self._settings.namespaced(topic))]
+        if not forgotten:
+            return 0
+        async with self._sessions() as session:
+            again = update(OutboxMessage).where(
+                col(OutboxMessage.topic).in_(forgotten), col(OutboxMessage.sent_at).is_not(None)
+            )
+            result = await session.exec(again.values(sent_at=None))
+            await session.commit()
+        count = int(result.rowcount or 0)
+        log.warning("the broker holds nothing of %s: sending %d event(s) again", ", ".join(forgotten), count)
+        return count
+
+    async def _holds_nothing(self, topic: str) -> bool:
+        probe = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers, enable_auto_commit=False)
+        await probe.start()
+        try:
+            await probe.topics()  # loads the cluster's metadata
+            partitions = probe.partitions_for_topic(topic) or set()
+            ends = await probe.end_offsets([TopicPartition(topic, partition) for partition in partitions])
+            return not any(ends.values())
+        finally:
+            await probe.stop()
 
     async def publish_pending(self) -> int:
         """Send one batch of unsent rows, wait for every ack, then mark them sent; returns the batch size."""

@@ -51,4 +51,4 @@ class ServiceSettings(CommonSettings):
 
     service_name: str
     database_url: str
-    port: int
+    port: int = Field(ge=1, le=65535)

@@ -1,5 +1,6 @@
 """Settings of the availability service (environment prefix AVAILABILITY_)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,4 +11,4 @@ class AvailabilitySettings(ServiceSettings):
 
     service_name: str = "availability"
     database_url: str = "sqlite+aiosqlite:///var/availability.db"
-    port: int = 8002
+    port: int = Field(8002, ge=1, le=65535)

@@ -1,5 +1,6 @@
 """Settings of the requests service (environment prefix REQUESTS_)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,4 +11,4 @@ class RequestsSettings(ServiceSettings):
 
     service_name: str = "requests"
     database_url: str = "sqlite+aiosqlite:///var/requests.db"
-    port: int = 8001
+    port: int = Field(8001, ge=1, le=65535)

@@ -13,7 +13,7 @@ class TaskingSettings(ServiceSettings):
 
     service_name: str = "tasking"
     database_url: str = "sqlite+aiosqlite:///var/tasking.db"
-    port: int = 8003
+    port: int = Field(8003, ge=1, le=65535)
     road_factor: float = Field(1.3, ge=1.0, description="Road distance over great-circle distance")
     convoy_speed_kmh: float = Field(80.0, gt=0, description="Average speed of a convoy of carriers")
     batch_window_ms: int = Field(

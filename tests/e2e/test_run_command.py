@@ -1,5 +1,6 @@
 """`mutualaid run` as a newcomer meets it: the README walkthrough, Ctrl-C, and a second start on the same state."""
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,18 @@ import pytest
 
 from shared.auth import Role
 from tests.support.builders import bearer
-from tests.support.run_command import RunPorts, mutualaid_run, run_walkthrough, stop
+from tests.support.run_command import (
+    ROOT,
+    RunPorts,
+    ctrl_c,
+    mutualaid_run,
+    ports_free,
+    run_command,
+    run_env,
+    run_walkthrough,
+    stop,
+)
+from tests.support.services import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +51,8 @@ async def test_the_walkthrough_runs_again_after_ctrl_c_and_a_second_start_on_the
         first_request = await walkthrough_mobilises_a_request(ports)
         assert await stop(first) == 0
     assert "Traceback" not in "".join(first.output)
+    assert "ERROR" not in "".join(first.output)
+    assert ports_free(ports)
 
     async with mutualaid_run(tmp_path, ports) as second:
         assert "15 already there" in "".join(second.output)
@@ -61,3 +75,48 @@ async def test_reset_starts_from_empty_state(tmp_path: Path) -> None:
             committed = await client.get(f"{ports.url('availability')}/v1/units?status=COMMITTED", headers=AUDITOR)
         assert requests["items"] == []
         assert committed.json()["items"] == []
+
+
+async def test_a_tasking_database_lost_between_runs_learns_every_unit_again(tmp_path: Path) -> None:
+    """The embedded broker keeps nothing between runs: the services send again what it no longer holds."""
+    ports = RunPorts.free()
+    async with mutualaid_run(tmp_path, ports) as first:
+        await stop(first)
+    for leftover in tmp_path.glob("tasking.db*"):
+        leftover.unlink()
+    async with mutualaid_run(tmp_path, ports, timeout=60) as second:
+        assert "0 declared, 15 already there" in "".join(second.output)
+        async with httpx.AsyncClient(timeout=10) as client:
+            units = (await client.get(f"{ports.url('tasking')}/v1/units", headers=AUDITOR)).json()["items"]
+        assert len(units) == 15
+
+
+async def test_ctrl_c_while_starting_stops_everything_quietly(tmp_path: Path) -> None:
+    ports = RunPorts.free()
+    process = await asyncio.create_subprocess_exec(
+        *run_command(tmp_path, ports), env=run_env(ports), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    started = await process.stdout.readline()  # the state line: past the checks, starting
+    assert started.startswith(b"state")
+    await asyncio.sleep(1.5)
+    ctrl_c(process)
+    async with asyncio.timeout(30):
+        output = (await process.stdout.read()).decode()
+        assert await process.wait() == 0, output
+    assert "stopped before everything was ready" in output
+    assert "Traceback" not in output
+    assert ports_free(ports)
+
+
+async def test_a_runner_killed_with_sigkill_leaves_nothing_running(tmp_path: Path) -> None:
+    ports = RunPorts.free()
+    async with mutualaid_run(tmp_path, ports) as running:
+        running.process.kill()
+        await running.process.wait()
+        await eventually(lambda: _free(ports), timeout=10)
+
+
+async def _free(ports: RunPorts) -> bool:
+    return ports_free(ports)

@@ -47,6 +47,35 @@ async def test_events_wait_in_the_outbox_while_the_broker_is_away_and_go_out_whe
         await engine.dispose()
 
 
+async def test_events_a_broker_came_back_without_are_sent_again_once(database_url: str, kafka: CommonSettings) -> None:
+    await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+    engine = db.create_engine(database_url)
+    sessions = db.session_factory(engine)
+    emptied = kafka.model_copy(update={"kafka_namespace": f"{kafka.kafka_namespace}emptied."})  # a new, empty broker
+    await ensure_topics(kafka, [TASKING_TOPIC])
+    await ensure_topics(emptied, [TASKING_TOPIC])
+    try:
+        data = MatchingStarted(request_id="r-forgotten")
+        event = new_event(data, source="/test")
+        async with UnitOfWork(sessions) as work:
+            work.publish(event, data)
+            await work.commit()
+        relay = OutboxRelay(service="test", sessions=sessions, settings=kafka)
+        async with _running(relay), TopicProbe(kafka, TASKING_TOPIC) as probe:
+            await probe.event("matching.started", request_id="r-forgotten")
+            await eventually(lambda: _all_sent(sessions))
+
+        again = OutboxRelay(service="test", sessions=sessions, settings=emptied)
+        async with _running(again), TopicProbe(emptied, TASKING_TOPIC) as probe:
+            published = await probe.event("matching.started", request_id="r-forgotten")
+            await eventually(lambda: _all_sent(sessions))
+        assert published["id"] == event.id
+        assert await again.refill_if_the_broker_forgot() == 0  # it holds the event now
+        assert await relay.refill_if_the_broker_forgot() == 0  # and the first broker never lost it
+    finally:
+        await engine.dispose()
+
+
 @contextlib.asynccontextmanager
 async def _running(relay: OutboxRelay) -> AsyncIterator[None]:
     task = asyncio.create_task(relay.run())

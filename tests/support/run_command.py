@@ -5,6 +5,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -54,10 +55,11 @@ class RunningSystem:
 async def mutualaid_run(
     state_dir: Path, ports: RunPorts, *extra: str, timeout: float = 120
 ) -> AsyncIterator[RunningSystem]:
-    """Start `mutualaid run` and wait for its ready line; on exit stop it with SIGINT, as Ctrl-C does."""
+    """Start `mutualaid run` as a terminal's foreground job and wait for its ready line; on exit stop it with
+    SIGINT to its whole process group, as Ctrl-C in a terminal does."""
     process = await asyncio.create_subprocess_exec(
         *run_command(state_dir, ports, *extra), env=run_env(ports), cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     system = RunningSystem(process=process, output=[])
     try:
@@ -66,7 +68,7 @@ async def mutualaid_run(
         yield system
     finally:
         if process.returncode is None:
-            process.send_signal(signal.SIGINT)
+            ctrl_c(process)
             try:
                 async with asyncio.timeout(30):
                     await _read_until(system, None)
@@ -76,9 +78,15 @@ async def mutualaid_run(
                 await process.wait()
 
 
+def ctrl_c(process: asyncio.subprocess.Process) -> None:
+    """What Ctrl-C in a terminal does: SIGINT to every process of the foreground job's group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+
+
 async def stop(system: RunningSystem) -> int:
-    """Ctrl-C: SIGINT, then the exit code once everything stopped."""
-    system.process.send_signal(signal.SIGINT)
+    """Ctrl-C, then the exit code once everything stopped."""
+    ctrl_c(system.process)
     async with asyncio.timeout(30):
         await _read_until(system, None)
         return await system.process.wait()
@@ -95,6 +103,14 @@ async def _read_until(system: RunningSystem, line: str | None) -> None:
         system.output.append(raw.decode())
         if line is not None and raw.decode().strip() == line:
             return
+
+
+def ports_free(ports: RunPorts) -> bool:
+    """Nothing listens on any of the run's ports any more."""
+    for port in [ports.broker, *ports.services.values()]:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return False
+    return True
 
 
 def readme_walkthrough(ports: RunPorts) -> str:
