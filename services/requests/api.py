@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from services.requests import commands, queries
-from services.requests.domain import RequestStatus
+from services.requests.domain import RequestRules, RequestStatus
 from services.requests.models import MutualAidRequest, TimelineEntry
 from services.requests.schemas import (
     Cancellation,
@@ -16,11 +16,23 @@ from services.requests.schemas import (
     TimelineItem,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require
+from shared.messaging import utcnow
 from shared.service import Runtime
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
 Submitter = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
+
+
+def rules_of(request: Request) -> RequestRules:
+    """FastAPI dependency: the rules new requests must respect, from the settings bootstrap read."""
+    rules = request.app.state.rules
+    if not isinstance(rules, RequestRules):
+        raise TypeError("the requests app was built without its RequestRules (see services.requests.bootstrap)")
+    return rules
+
+
+Rules = Annotated[RequestRules, Depends(rules_of)]
 
 
 @router.post("/requests", status_code=201, response_model=RequestPublic)
@@ -29,11 +41,12 @@ async def submit_request(
     principal: Submitter,
     rt: Runtime,
     response: Response,
+    rules: Rules,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> RequestPublic:
     """Submit a mutual aid request for your force; repeat safely with the same Idempotency-Key."""
     request, replayed = await commands.submit_request(
-        body, principal=principal, idempotency_key=idempotency_key, uow=rt.uow
+        body, principal=principal, idempotency_key=idempotency_key, uow=rt.uow, rules=rules, now=utcnow()
     )
     response.headers["Location"] = f"/v1/requests/{request.id}"
     if replayed:

@@ -1,5 +1,6 @@
 """Composition root of the requests service."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -7,6 +8,7 @@ from fastapi import FastAPI
 from services.requests.api import router
 from services.requests.config import RequestsSettings
 from services.requests.consumers import register_consumers
+from services.requests.domain import RequestRules
 from shared.service import ServiceRuntime, build_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -14,11 +16,14 @@ Settings = RequestsSettings
 
 
 def create_app(settings: RequestsSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or RequestsSettings(), migrations_dir=MIGRATIONS)
+    settings = settings or RequestsSettings()
+    runtime = ServiceRuntime(settings, migrations_dir=MIGRATIONS)
     register_consumers(runtime)
-    return build_app(
+    app = build_app(
         runtime,
         title="Mutual aid requests",
         description="Control-room operators submit mutual aid requests and track them to mobilisation.",
         routers=[router],
     )
+    app.state.rules = RequestRules(longest=timedelta(days=settings.max_deployment_days))
+    return app

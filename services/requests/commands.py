@@ -2,10 +2,12 @@
 
 import hashlib
 import uuid
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from services.requests.domain import (
+    RequestRules,
     RequestStatus,
     check_cancellable,
     check_new_request,
@@ -30,12 +32,21 @@ APPROVED = TaskingApproved.event_type
 
 
 async def submit_request(
-    command: RequestCreate, *, principal: Principal, idempotency_key: str | None, uow: UowFactory
+    command: RequestCreate,
+    *,
+    principal: Principal,
+    idempotency_key: str | None,
+    uow: UowFactory,
+    rules: RequestRules,
+    now: datetime,
 ) -> tuple[MutualAidRequest, bool]:
-    """Record a new request and its request.submitted event; returns (request, replayed)."""
+    """Record a new request and its request.submitted event; returns (request, replayed).
+
+    Raises Forbidden (another force), InvalidInput (a period that ended, is too long or makes no
+    sense) and Conflict (the Idempotency-Key was used with another body)."""
     if not principal.acts_for_force(command.requesting_force):
         raise Forbidden(f"an operator of {principal.force} cannot submit for {command.requesting_force}")
-    check_new_request(required_by=command.required_by, end=command.end, needs=command.needs)
+    check_new_request(required_by=command.required_by, end=command.end, needs=command.needs, now=now, rules=rules)
     body_hash = hashlib.sha256(command.model_dump_json().encode()).hexdigest()
     try:
         async with uow() as work:

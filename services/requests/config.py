@@ -12,3 +12,10 @@ class RequestsSettings(ServiceSettings):
     service_name: str = "requests"
     database_url: str = "sqlite+aiosqlite:///var/requests.db"
     port: int = Field(8001, ge=1, le=65535)
+    max_deployment_days: int = Field(
+        56,
+        ge=1,
+        le=366,
+        description="Longest period a request may cover; beyond 8 weeks a loan is a secondment, not mutual aid "
+        "(College of Policing APP, mobilisation)",
+    )

@@ -1,6 +1,7 @@
 """Pure rules of a mutual aid request: its lifecycle and what makes a request valid. No I/O."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.errors import Conflict, InvalidInput
@@ -198,10 +199,30 @@ def check_cancellable(current: RequestStatus, *, approved_before: bool) -> None:
         )
 
 
-def check_new_request(*, required_by: datetime, end: datetime, needs: list[Need]) -> None:
-    """Refuse a request whose period or needs make no sense."""
+@dataclass(frozen=True)
+class RequestRules:
+    """What a new request must respect: its period ends after now, and lasts at most `longest`."""
+
+    longest: timedelta = timedelta(weeks=8)
+
+
+def check_new_request(
+    *, required_by: datetime, end: datetime, needs: list[Need], now: datetime, rules: RequestRules
+) -> None:
+    """Refuse a request whose period or needs make no sense (InvalidInput, 422).
+
+    The period must end after now (UTC) and after required_by, and last no longer than rules.longest
+    (8 weeks by default: beyond that a loan is a secondment, not mutual aid).
+    """
     if end <= required_by:
         raise InvalidInput("end must be after required_by")
+    if end <= now:
+        raise InvalidInput(f"the request's period ended at {end.isoformat()}, before now ({now.isoformat()})")
+    if end - required_by > rules.longest:
+        raise InvalidInput(
+            f"the request covers {(end - required_by).days} days; mutual aid lasts at most {rules.longest.days} days"
+            " (beyond that it is a secondment): split it, or ask for a secondment"
+        )
     capabilities = [need.capability for need in needs]
     repeated = sorted({c.value for c in capabilities if capabilities.count(c) > 1})
     if repeated:

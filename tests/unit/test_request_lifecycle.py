@@ -11,6 +11,7 @@ from services.requests.domain import (
     PLANNING_ENDED,
     TERMINAL,
     TRANSITIONS,
+    RequestRules,
     RequestStatus,
     check_cancellable,
     check_new_request,
@@ -215,12 +216,28 @@ def test_a_request_re_planned_after_an_approval_can_no_longer_be_cancelled(curre
         check_cancellable(current, approved_before=True)
 
 
+ONE_PSU = [Need(capability=Capability.PSU, quantity=1)]
+RULES = RequestRules()
+
+
 def test_a_request_must_end_after_it_is_required() -> None:
     with pytest.raises(InvalidInput, match="end must be after required_by"):
-        check_new_request(required_by=NOON, end=NOON, needs=[Need(capability=Capability.PSU, quantity=1)])
+        check_new_request(required_by=NOON, end=NOON, needs=ONE_PSU, now=NOON - timedelta(days=1), rules=RULES)
+
+
+def test_a_request_whose_period_has_ended_is_refused() -> None:
+    april = datetime(2026, 4, 8, 8, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="ended at 2026-04-09T08:00:00"):
+        check_new_request(required_by=april, end=april + timedelta(days=1), needs=ONE_PSU, now=NOON, rules=RULES)
+
+
+def test_a_request_longer_than_eight_weeks_is_a_secondment_and_refused() -> None:
+    with pytest.raises(InvalidInput, match="covers 3652 days; mutual aid lasts at most 56 days"):
+        check_new_request(required_by=NOON, end=NOON + timedelta(days=3652), needs=ONE_PSU, now=NOON, rules=RULES)
+    check_new_request(required_by=NOON, end=NOON + timedelta(weeks=8), needs=ONE_PSU, now=NOON, rules=RULES)
 
 
 def test_a_capability_is_asked_for_once() -> None:
     needs = [Need(capability=Capability.PSU, quantity=1), Need(capability=Capability.PSU, quantity=2)]
     with pytest.raises(InvalidInput, match="repeated: PSU"):
-        check_new_request(required_by=NOON, end=NOON + timedelta(days=1), needs=needs)
+        check_new_request(required_by=NOON, end=NOON + timedelta(days=1), needs=needs, now=NOON, rules=RULES)

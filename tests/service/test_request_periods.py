@@ -1,0 +1,29 @@
+"""A request's period: it must not have ended, and mutual aid lasts at most 8 weeks (then it is a secondment)."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.support.builders import SOON, request_body
+from tests.support.harness import Harness
+from tests.support.steps import operator
+
+
+@pytest.mark.parametrize(
+    ("required_by", "end", "detail"),
+    [
+        (datetime(2026, 4, 8, 8, tzinfo=UTC), datetime(2026, 4, 9, 20, tzinfo=UTC), "period ended at 2026-04-09"),
+        (SOON, SOON + timedelta(days=3652), "covers 3652 days; mutual aid lasts at most 56 days"),
+    ],
+)
+async def test_a_past_or_too_long_request_is_refused_with_a_clear_problem(
+    system: Harness, required_by: datetime, end: datetime, detail: str
+) -> None:
+    body = request_body(required_by=required_by.isoformat(), end=end.isoformat())
+    headers = operator("west-midlands") | {"Idempotency-Key": str(uuid.uuid4())}
+    refused = await system.client("requests").post("/v1/requests", json=body, headers=headers)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert detail in refused.json()["detail"]
+    assert await system.deliver() == 0  # nothing was recorded, nothing announced
