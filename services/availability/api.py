@@ -13,6 +13,8 @@ from services.availability.schemas import (
     CapacityItem,
     CapacityView,
     ForceCapacity,
+    ForceEntry,
+    ForceList,
     PolicyBody,
     PolicyPublic,
     Recall,
@@ -28,7 +30,7 @@ from shared.errors import InvalidInput, NotFound, PreconditionFailed
 from shared.events import UnitStatus
 from shared.forces import forces, regions
 from shared.service import Runtime
-from shared.vocabulary import Capability
+from shared.vocabulary import Capability, GeoPoint
 
 router = APIRouter(prefix="/v1")
 
@@ -38,11 +40,27 @@ UnitId = Annotated[str, Path(pattern=UNIT_ID_PATTERN, description="The force's o
 
 def known_force(code: Annotated[str, Path(description="Force code, as in reference/forces.csv")]) -> str:
     if code not in forces():
-        raise NotFound(f"no force {code}")
+        raise NotFound(f"no force {code!r}; GET /v1/forces lists the force codes")
     return code
 
 
 ForceCode = Annotated[str, Depends(known_force)]
+
+
+@router.get("/forces", response_model=ForceList, tags=["catalogue"])
+async def list_forces(_: CurrentPrincipal) -> ForceList:
+    """The forces that take part in mutual aid: code, name, region and headquarters (the codes the API takes)."""
+    return ForceList(
+        items=[
+            ForceEntry(
+                code=force.code,
+                name=force.name,
+                region=force.region,
+                headquarters=GeoPoint(lat=force.hq_lat, lon=force.hq_lon, description=force.hq_town[:200]),
+            )
+            for force in forces().values()
+        ]
+    )
 
 
 @router.get("/capabilities", response_model=CapabilityList, tags=["catalogue"])

@@ -144,3 +144,16 @@ class CapacityView(BaseModel):
 class CapabilityList(BaseModel):
     version: str
     items: list[CapabilityEntry]
+
+
+class ForceEntry(BaseModel):
+    """A force that takes part in mutual aid (shared/reference/forces.csv)."""
+
+    code: str = Field(examples=["west-midlands"])
+    name: str
+    region: str = Field(description="Its mutual aid region; national forces and those outside England and Wales too")
+    headquarters: GeoPoint
+
+
+class ForceList(BaseModel):
+    items: list[ForceEntry]

@@ -1,0 +1,36 @@
+"""Every force that takes part in mutual aid, Home Office or not, is listed and can lend and ask."""
+
+from tests.support.harness import Harness
+from tests.support.steps import AUDITOR, NATIONAL, checked, decide, declare, pending, submit
+
+NATIONAL_TIER = {"btp", "civil-nuclear", "mod-police", "police-scotland", "psni"}
+
+
+async def test_the_forces_are_listed_with_region_and_headquarters(system: Harness) -> None:
+    listed = checked(await system.client("availability").get("/v1/forces", headers=AUDITOR), 200)["items"]
+    by_code = {force["code"]: force for force in listed}
+    assert set(by_code) >= NATIONAL_TIER
+    assert len(by_code) == 48
+    assert by_code["psni"]["region"] == "Northern Ireland (outside England and Wales)"
+    assert by_code["mod-police"]["region"] == "national"
+    assert by_code["civil-nuclear"]["headquarters"]["lat"] > 51
+
+
+async def test_an_unknown_force_points_at_the_list(system: Harness) -> None:
+    missing = await system.client("availability").get("/v1/forces/gotham/capacity", headers=AUDITOR)
+    assert missing.status_code == 404
+    assert "GET /v1/forces" in missing.json()["detail"]
+
+
+async def test_forces_outside_the_home_office_regions_lend_and_ask_at_the_national_tier(system: Harness) -> None:
+    await declare(system, "police-scotland", "PSU")
+    await declare(system, "mod-police", "AFO")
+    request_id = await submit(system, "psni", "PSU")
+    await system.plan()
+    await system.deliver()
+    proposal = await pending(system, request_id)
+    assert (proposal["tier"], proposal["allocations"][0]["force"]) == ("NATIONAL", "police-scotland")
+    checked(await decide(system, "approve", proposal["id"], NATIONAL), 200)
+    asked = await submit(system, "civil-nuclear", "AFO")
+    await system.plan()
+    assert (await pending(system, asked))["allocations"][0]["force"] == "mod-police"
