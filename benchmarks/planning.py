@@ -15,12 +15,13 @@ from functools import partial
 
 from ortools.graph.python import min_cost_flow
 
+from services.tasking.bootstrap import travel_model
+from services.tasking.config import TaskingSettings
 from services.tasking.planner.greedy import GreedyPlanner
 from services.tasking.planner.optimal import OptimalPlanner, arrival_cost
 from services.tasking.planner.problem import (
     Candidate,
     Demand,
-    GreatCircleTravel,
     Place,
     Plan,
     Planner,
@@ -33,7 +34,7 @@ from shared.forces import Force, forces
 from shared.vocabulary import Capability, LendingScope, Need, Priority, Window
 
 NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)
-TRAVEL = GreatCircleTravel()
+TRAVEL = travel_model(TaskingSettings())  # the service's own: roads, and ferries where there is sea
 OTHER_CAPABILITIES = [Capability.AFO, Capability.DOG, Capability.POLSA, Capability.CBRN_T1, Capability.POM]
 RESERVE_SHARE = 0.2
 LEAD_MINUTES = {Priority.P1: (45, 120), Priority.P2: (120, 360), Priority.P3: (720, 2880)}
@@ -158,7 +159,7 @@ def bare_flow_seconds(batch: Batch, units: list[Candidate], repeat: int) -> tupl
     for slot, (demand, need) in enumerate(needs):
         for index, unit in enumerate(units):
             if is_candidate(unit, demand, need.capability):
-                eta = unit.readiness_minutes + TRAVEL.minutes(TRAVEL.distance_km(unit.base, demand.location))
+                eta = unit.readiness_minutes + TRAVEL.route(unit.base, demand.location).minutes
                 arcs.append((1 + index, first_need + slot, 1, arrival_cost(eta)))
     tails, heads, capacities, costs = (list(column) for column in zip(*arcs, strict=True))
     whole, solve = float("inf"), float("inf")

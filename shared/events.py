@@ -56,6 +56,9 @@ class Allocation(BaseModel):
     eta_minutes: int = Field(description="Readiness plus travel, in minutes")
     distance_km: float
     late: bool = Field(False, description="Cannot arrive by required_by; proposed only because nothing else can")
+    via: list[str] = Field(
+        default_factory=list, description="The ferry crossings on the way, in order (empty: by road only)"
+    )
 
 
 class Shortfall(BaseModel):

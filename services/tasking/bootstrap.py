@@ -11,14 +11,33 @@ from services.tasking.config import TaskingSettings
 from services.tasking.consumers import register_consumers
 from services.tasking.deps import TaskingDeps
 from services.tasking.planner import planner_named
-from services.tasking.planner.problem import GreatCircleTravel
+from services.tasking.planner.travel import Crossing, FerryAwareTravel, GreatCircleTravel, Landmass, Place
 from services.tasking.planning import run_planning
 from services.tasking.scheduler import PlanningScheduler
 from shared.errors import Forbidden
+from shared.ferries import ferry_routes, landmasses
 from shared.service import ServiceRuntime, build_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 Settings = TaskingSettings
+
+
+def travel_model(settings: TaskingSettings) -> FerryAwareTravel:
+    """Road travel at the configured factor and speed, and the ferry crossings of the reference data."""
+    return FerryAwareTravel(
+        road=GreatCircleTravel(road_factor=settings.road_factor, convoy_speed_kmh=settings.convoy_speed_kmh),
+        crossings=tuple(
+            Crossing(
+                name=route.name,
+                one_end=Place(route.from_lat, route.from_lon),
+                other_end=Place(route.to_lat, route.to_lon),
+                minutes=route.crossing_minutes,
+            )
+            for route in ferry_routes()
+        ),
+        landmasses=tuple(Landmass(name=name, corners=tuple(corners)) for name, corners in landmasses().items()),
+        boarding_minutes=settings.ferry_boarding_minutes,
+    )
 
 
 def create_app(settings: TaskingSettings | None = None) -> FastAPI:
@@ -28,7 +47,7 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
     deps = TaskingDeps(
         uow=runtime.uow,
         sessions=runtime.sessions,
-        travel=GreatCircleTravel(road_factor=settings.road_factor, convoy_speed_kmh=settings.convoy_speed_kmh),
+        travel=travel_model(settings),
         planner=planner_named(settings.planner),
         wake_planning=scheduler.wake,
     )

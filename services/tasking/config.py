@@ -27,3 +27,6 @@ class TaskingSettings(ServiceSettings):
         description="Seconds between checks for open requests that no event woke this replica for "
         "(taken in by a replica that died, or left by a failed run)",
     )
+    ferry_boarding_minutes: float = Field(
+        60.0, ge=0, le=600, description="Minutes a convoy needs at a port before and after a sailing (unverified)"
+    )

@@ -11,7 +11,7 @@ a decision taken while it ran: it only changes requests and proposals at the ver
 
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -33,6 +33,7 @@ from services.tasking.planner.problem import (
     lendable_counts,
 )
 from services.tasking.planner.records import digest, record_inputs, set_aside_entry
+from services.tasking.planner.travel import travel_parameters
 from services.tasking.readmodel import available_units, held_unit_ids, holding_proposals, reserves
 from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
@@ -62,10 +63,6 @@ async def _planning_run(deps: TaskingDeps) -> int:
         planned = await plan_open_requests(work, planner=deps.planner, travel=deps.travel, now=deps.clock())
         await work.commit()
         return planned
-
-
-def travel_parameters(travel: TravelModel) -> dict[str, object]:
-    return asdict(travel) if is_dataclass(travel) and not isinstance(travel, type) else {}
 
 
 @dataclass

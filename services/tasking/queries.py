@@ -9,8 +9,9 @@ from services.tasking import audit_store
 from services.tasking.domain import RequestState
 from services.tasking.models import PlanningRun, Proposal, RequestView, UnitView
 from services.tasking.planner import planner_named
-from services.tasking.planner.problem import GreatCircleTravel, Plan
+from services.tasking.planner.problem import Plan
 from services.tasking.planner.records import explain, problem_from
+from services.tasking.planner.travel import travel_from
 from shared.db import SessionFactory, list_matching
 from shared.errors import NotFound
 from shared.events import ProposalStatus, UnitStatus
@@ -88,7 +89,7 @@ async def replay(proposal_id: str, *, sessions: SessionFactory) -> dict[str, Any
     """Re-run the recorded planner on the recorded inputs; the same plan must come out."""
     _, recorded = await recorded_run(proposal_id, sessions=sessions)
     run = recorded.run
-    travel = GreatCircleTravel(**run.parameters["travel"])
+    travel = travel_from(run.parameters["travel"])
     replayed = planner_named(run.planner).plan(problem_from(run.inputs), travel)
     differences = {
         rid: {"recorded": _unit_list(plan), "replayed": _unit_list(replayed.get(rid, Plan(allocations=[])))}

@@ -124,7 +124,7 @@ def options(problem: PlanningProblem, unit: Candidate) -> list[Option | None]:
     slots = [(demand, need) for demand in problem.demands for need in demand.needs]
     for slot, (demand, need) in enumerate(slots):
         if is_candidate(unit, demand, need.capability):
-            eta = unit.readiness_minutes + TRAVEL.minutes(TRAVEL.distance_km(unit.base, demand.location))
+            eta = unit.readiness_minutes + TRAVEL.route(unit.base, demand.location).minutes
             where.append(Option(slot, demand.request_id, arrival_cost(eta), arrives_late(demand, eta, now=NOW)))
     return where
 
@@ -185,7 +185,7 @@ def assert_valid(problem: PlanningProblem, plans: dict[str, Plan]) -> None:
         for allocation in plan.allocations:
             unit = by_id[allocation.unit_id]
             assert is_candidate(unit, demand, allocation.capability)
-            eta = unit.readiness_minutes + TRAVEL.minutes(TRAVEL.distance_km(unit.base, demand.location))
+            eta = unit.readiness_minutes + TRAVEL.route(unit.base, demand.location).minutes
             assert allocation.late == arrives_late(demand, eta, now=NOW)
         covered = Counter(allocation.capability for allocation in plan.allocations)
         for shortfall in plan.unfilled:

@@ -34,3 +34,15 @@ async def test_forces_outside_the_home_office_regions_lend_and_ask_at_the_nation
     asked = await submit(system, "civil-nuclear", "AFO")
     await system.plan()
     assert (await pending(system, asked))["allocations"][0]["force"] == "mod-police"
+
+
+async def test_a_belfast_request_is_offered_units_with_the_ferry_in_their_arrival_time(system: Harness) -> None:
+    await declare(system, "police-scotland", "PSU", base={"lat": 55.864, "lon": -4.252, "description": "Glasgow"})
+    await declare(system, "north-wales", "PSU", base={"lat": 53.309, "lon": -4.633, "description": "Holyhead"})
+    request_id = await submit(system, "psni", "PSU", quantity=2)
+    await system.plan()
+    allocations = (await pending(system, request_id))["allocations"]
+    assert {a["force"] for a in allocations} == {"police-scotland", "north-wales"}
+    for allocation in allocations:
+        assert allocation["via"][0].startswith("Cairnryan-"), allocation
+        assert allocation["eta_minutes"] > 30 + 120 + 60 + 120  # readiness, road to port, boarding, sailing

@@ -16,6 +16,7 @@ from services.tasking.planner.problem import (
     PlanningProblem,
     free_counts,
 )
+from services.tasking.planner.travel import Leg
 from shared.vocabulary import Capability, LendingScope, Need, Window
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -33,11 +34,9 @@ class Road:
 
     minutes_between: dict[tuple[Place, Place], float]
 
-    def distance_km(self, origin: Place, destination: Place) -> float:
-        return self.minutes_between[(origin, destination)]
-
-    def minutes(self, distance_km: float) -> float:
-        return distance_km
+    def route(self, origin: Place, destination: Place) -> Leg:
+        minutes = self.minutes_between[(origin, destination)]
+        return Leg(distance_km=minutes, minutes=minutes)
 
 
 def road(**minutes: float) -> Road:

@@ -33,9 +33,10 @@ def plan_nearest(
     allocations: list[Allocation] = []
     unfilled: list[Shortfall] = []
     for need in demand.needs:
-        ranked = sorted(
+        candidates = (
             allocate(unit, demand, travel, now) for unit in units if is_candidate(unit, demand, need.capability)
         )
+        ranked = sorted(reachable for reachable in candidates if reachable is not None)
         chosen = 0
         reserve_limited: set[str] = set()
         for _, _, allocation in ranked:

@@ -192,7 +192,9 @@ def _reach(
         eligible.append(index)
         if fleet.pool[index] < 0:
             continue
-        eta = unit.readiness_minutes + travel.minutes(travel.distance_km(unit.base, demand.location))
+        eta = unit.readiness_minutes + travel.route(unit.base, demand.location).minutes
+        if not math.isfinite(eta):
+            continue  # no road or crossing joins them
         # comparing minutes is exact except within the microsecond arrives_late rounds to; ask it there
         late = eta > slack if abs(eta - slack) > 1e-6 else arrives_late(demand, eta, now=now)
         costs.append((index, arrival_cost(eta), late))
@@ -512,7 +514,8 @@ def _plans(net: _Network, flow: _Flow, travel: TravelModel, now: datetime) -> di
     plans: dict[str, Plan] = {}
     for index, slot in enumerate(net.slots):
         plan = plans.setdefault(slot.demand.request_id, Plan(allocations=[], unfilled=[]))
-        ranked = sorted(allocate(net.units[unit], slot.demand, travel, now) for unit in by_slot[index])
+        sent = (allocate(net.units[unit], slot.demand, travel, now) for unit in by_slot[index])
+        ranked = sorted(reachable for reachable in sent if reachable is not None)  # all are: only reachable arcs
         plan.allocations.extend(allocation for _, _, allocation in ranked)
         if flow.unfilled[index]:
             reason = _why(net, index, taken, exhausted)

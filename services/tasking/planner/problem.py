@@ -6,21 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from services.tasking.planner.travel import GreatCircleTravel, Place, TravelModel
 from shared.events import Allocation, Shortfall, UnitStatus
 from shared.reserve import lendable
 from shared.vocabulary import Capability, LendingScope, Need, Window
 
-EARTH_RADIUS_KM = 6371.0088
+__all__ = ["GreatCircleTravel", "Place", "TravelModel"]  # where the problem's callers have always found them
 
 RULE_SET_VERSION = "2026.11-1"  # eligibility: capability, status, other force, scope, window, tier, reserve
-
-
-@dataclass(frozen=True)
-class Place:
-    """A WGS84 point (degrees)."""
-
-    lat: float
-    lon: float
 
 
 @dataclass(frozen=True)
@@ -58,30 +51,6 @@ class Plan:
 
     allocations: list[Allocation]
     unfilled: list[Shortfall] = field(default_factory=list)
-
-
-class TravelModel(Protocol):
-    """Distance (km) and travel time (minutes) between two places; a routing service could stand behind it."""
-
-    def distance_km(self, origin: Place, destination: Place) -> float: ...
-
-    def minutes(self, distance_km: float) -> float: ...
-
-
-@dataclass(frozen=True)
-class GreatCircleTravel:
-    """Great-circle distance times a road factor, driven at a convoy speed (km/h)."""
-
-    road_factor: float = 1.3
-    convoy_speed_kmh: float = 80.0
-
-    def distance_km(self, origin: Place, destination: Place) -> float:
-        lat1, lon1, lat2, lon2 = map(math.radians, (origin.lat, origin.lon, destination.lat, destination.lon))
-        a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-        return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)) * self.road_factor
-
-    def minutes(self, distance_km: float) -> float:
-        return distance_km / self.convoy_speed_kmh * 60
 
 
 @dataclass(frozen=True)
@@ -145,16 +114,24 @@ def arrives_late(demand: Demand, eta_minutes: float, *, now: datetime) -> bool:
     return now + timedelta(minutes=eta_minutes) > demand.required_by
 
 
-def allocate(unit: Candidate, demand: Demand, travel: TravelModel, now: datetime) -> tuple[float, str, Allocation]:
-    """The unit sent to the demand: (arrival minutes, unit id, allocation), ordered soonest first, then by id."""
-    distance = travel.distance_km(unit.base, demand.location)
-    eta = unit.readiness_minutes + travel.minutes(distance)
+def allocate(
+    unit: Candidate, demand: Demand, travel: TravelModel, now: datetime
+) -> tuple[float, str, Allocation] | None:
+    """The unit sent to the demand: (arrival minutes, unit id, allocation), ordered soonest first, then by id.
+
+    None when no road or crossing joins the unit's base to the demand.
+    """
+    leg = travel.route(unit.base, demand.location)
+    if not math.isfinite(leg.minutes):
+        return None
+    eta = unit.readiness_minutes + leg.minutes
     allocation = Allocation(
         unit_id=unit.unit_id,
         force=unit.force,
         capability=unit.capability,
         eta_minutes=math.ceil(eta),
-        distance_km=round(distance, 1),
+        distance_km=round(leg.distance_km, 1),
         late=arrives_late(demand, eta, now=now),
+        via=list(leg.via),
     )
     return eta, unit.unit_id, allocation
