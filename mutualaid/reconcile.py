@@ -16,7 +16,6 @@ from services.tasking.config import TaskingSettings
 from services.tasking.domain import ENDED_STATES
 from services.tasking.queries import Holding
 from shared import db
-from shared.events import UnitStatus
 from shared.messaging import UnitOfWork
 
 REPAIRABLE = "ended"
@@ -36,10 +35,10 @@ class Finding:
         return f"{self.kind:<13} {self.subject}: {self.detail}"
 
 
-def compare(committed: Mapping[str, str], holdings: Mapping[str, Holding]) -> list[Finding]:
-    """Units availability has COMMITTED (unit id -> request id) against what tasking holds for each request."""
+def compare(booked: set[tuple[str, str]], holdings: Mapping[str, Holding]) -> list[Finding]:
+    """The (unit, request) bookings availability holds against what tasking holds for each request."""
     findings = []
-    for unit_id, request_id in sorted(committed.items()):
+    for unit_id, request_id in sorted(booked):
         holding = holdings.get(request_id)
         if holding is not None and holding.state in ENDED_STATES:
             detail = f"COMMITTED to {request_id}, which tasking has {holding.state.value}: its release is due"
@@ -49,8 +48,9 @@ def compare(committed: Mapping[str, str], holdings: Mapping[str, Holding]) -> li
             findings.append(Finding("not-held", unit_id, detail, request_id))
     for request_id, holding in sorted(holdings.items()):
         for unit_id in sorted(holding.committed):
-            if committed.get(unit_id) != request_id:
-                where = f"committed to {committed[unit_id]}" if unit_id in committed else "not COMMITTED"
+            if (unit_id, request_id) not in booked:
+                others = sorted(request for unit, request in booked if unit == unit_id)
+                where = f"booked for {', '.join(others)}" if others else "not booked"
                 detail = f"tasking counts it committed to {request_id}; availability has it {where}"
                 findings.append(Finding("not-committed", unit_id, detail, request_id))
     return findings
@@ -73,11 +73,9 @@ async def reconcile(databases: Databases) -> list[Finding]:
     """Every finding on the two databases, units first, then proposals against the audit trail."""
     availability_engine, tasking_engine = db.create_engine(databases.availability), db.create_engine(databases.tasking)
     try:
-        units = await availability.list_units(
-            sessions=db.session_factory(availability_engine), force=None, capability=None, status=UnitStatus.COMMITTED
-        )
+        booked = await availability.booked_pairs(sessions=db.session_factory(availability_engine))
         tasking = db.session_factory(tasking_engine)
-        findings = compare({u.unit_id: u.committed_to or "" for u in units}, await queries.holdings(sessions=tasking))
+        findings = compare(booked, await queries.holdings(sessions=tasking))
         return findings + await _against_the_trail(tasking)
     finally:
         await availability_engine.dispose()

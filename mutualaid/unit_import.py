@@ -8,6 +8,7 @@ service's own models and rules, so a bad row is reported with its line and colum
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -158,7 +159,7 @@ def _check_rules(line: int, unit: UnitDeclareWithId) -> None:
     """The service's own rules for a declared status and a window, with the row's line."""
     problems: list[Problem] = []
     try:
-        check_declarable(None, unit.status, None)
+        check_declarable(unit.status, (), datetime.now(UTC))
     except MutualAidError as error:
         problems.append(Problem(line, "status", error.detail))
     try:

@@ -25,6 +25,14 @@ class UnitStatus(StrEnum):
     WITHDRAWN = "WITHDRAWN"
 
 
+class BookingState(BaseModel):
+    """A unit booked for a request: from when it leaves base until it is back (UTC), travel included."""
+
+    request_id: str
+    start: datetime
+    end: datetime
+
+
 class UnitState(BaseModel):
     """A unit's full state, carried by every availability event so readers never call back."""
 
@@ -40,9 +48,23 @@ class UnitState(BaseModel):
         default_factory=list, description="Every availability window, merged and in order (empty: from..until)"
     )
     scope: LendingScope = LendingScope.NATIONAL
-    status: UnitStatus
-    committed_to: str | None = None
+    status: UnitStatus = Field(
+        description="AVAILABLE, UNAVAILABLE or WITHDRAWN as declared; COMMITTED while a booking of it has not ended"
+    )
+    committed_to: str | None = Field(None, description="The request of its earliest booking that has not ended")
     version: int = Field(ge=1, description="Increases with every change; readers keep the newest")
+    declared: UnitStatus | None = Field(
+        None, description="AVAILABLE, UNAVAILABLE or WITHDRAWN: what its force declared, bookings aside"
+    )
+    bookings: list[BookingState] = Field(
+        default_factory=list, description="Every booking of the unit that has not ended, earliest first"
+    )
+
+    def declared_status(self) -> UnitStatus:
+        """What the force declared; events from before bookings carry only status (COMMITTED meant AVAILABLE)."""
+        if self.declared is not None:
+            return self.declared
+        return UnitStatus.AVAILABLE if self.status == UnitStatus.COMMITTED else self.status
 
     def availability(self) -> list[Window]:
         """The unit's windows; events from before windows existed carry only from and until."""

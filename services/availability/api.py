@@ -1,12 +1,14 @@
 """HTTP routes of the availability service: thin, they call commands and queries."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from pydantic import AwareDatetime
 
 from services.availability import commands, queries
 from services.availability.domain import CapacityLine, sum_capacity
-from services.availability.models import ForcePolicyRow, Unit
+from services.availability.models import BookedUnit, ForcePolicyRow
 from services.availability.schemas import (
     UNIT_ID_PATTERN,
     CapabilityList,
@@ -29,6 +31,7 @@ from shared.catalogue import catalogue
 from shared.errors import InvalidInput, NotFound, PreconditionFailed
 from shared.events import UnitStatus
 from shared.forces import forces, regions
+from shared.messaging import utcnow
 from shared.service import Runtime
 from shared.vocabulary import Capability, GeoPoint
 
@@ -100,7 +103,7 @@ async def declare_unit(
     )
     if created:
         response.status_code = 201
-    response.headers["ETag"] = f'"{unit.version}"'
+    response.headers["ETag"] = f'"{unit.unit.version}"'
     return to_public(unit)
 
 
@@ -125,9 +128,9 @@ def parse_if_none_match(value: str | None) -> bool:
 
 @router.get("/units/{unit_id}", response_model=UnitPublic, tags=["units"])
 async def get_unit(unit_id: UnitId, _: CurrentPrincipal, rt: Runtime, response: Response) -> UnitPublic:
-    """One unit: its declaration, status and, when committed, the request it is committed to."""
+    """One unit: its declaration, status, bookings and, when committed, the request it is committed to."""
     unit = await queries.get_unit(unit_id, sessions=rt.sessions)
-    response.headers["ETag"] = f'"{unit.version}"'
+    response.headers["ETag"] = f'"{unit.unit.version}"'
     return to_public(unit)
 
 
@@ -139,14 +142,17 @@ async def list_units(
     capability: Capability | None = None,
     status: UnitStatus | None = None,
 ) -> UnitList:
-    """Declared units, optionally by force, capability and status."""
-    units = await queries.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
+    """Declared units, optionally by force, capability and status (COMMITTED: booked, the booking not ended)."""
+    units = await queries.list_units(
+        sessions=rt.sessions, force=force, capability=capability, status=status, now=utcnow()
+    )
     return UnitList(items=[to_public(unit) for unit in units])
 
 
 @router.post("/units/{unit_id}/recall", response_model=UnitPublic, tags=["units"])
 async def recall_unit(unit_id: UnitId, body: Recall, principal: ResourceManager, rt: Runtime) -> UnitPublic:
-    """Take a committed unit back home (it becomes UNAVAILABLE); tasking re-plans what it covered."""
+    """Take a booked unit back home (it becomes UNAVAILABLE, every booking of it ends); tasking re-plans
+    each request it served."""
     return to_public(await commands.recall_unit(unit_id, reason=body.reason, principal=principal, uow=rt.uow))
 
 
@@ -170,10 +176,28 @@ async def get_policy(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> Polic
     return to_policy(await queries.get_policy(code, sessions=rt.sessions))
 
 
+def period(
+    start: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Start of the period (RFC 3339); now when left out")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="End of the period; its start when left out")] = None,
+) -> tuple[datetime, datetime]:
+    """A period from query parameters: an instant (now, or `from`) unless `until` is given."""
+    begin = start or utcnow()
+    end = until or begin
+    if end < begin:
+        raise InvalidInput("until must not be before from")
+    return begin, end
+
+
+Period = Annotated[tuple[datetime, datetime], Depends(period)]
+
+
 @router.get("/forces/{code}/capacity", response_model=ForceCapacity, tags=["capacity"])
-async def force_capacity(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> ForceCapacity:
-    """Per capability: declared, available, committed, reserve, lendable, and the national commitment."""
-    lines = await queries.capacity_by_force(sessions=rt.sessions, force_codes=[code])
+async def force_capacity(code: ForceCode, _: CurrentPrincipal, rt: Runtime, during: Period) -> ForceCapacity:
+    """Per capability over a period (default: now): declared, free throughout (available), booked at the
+    busiest moment (committed), reserve, lendable, and the national commitment."""
+    lines = await queries.capacity_by_force(sessions=rt.sessions, force_codes=[code], start=during[0], end=during[1])
     return ForceCapacity(force=code, region=forces()[code].region, items=to_items(lines[code]))
 
 
@@ -181,12 +205,15 @@ async def force_capacity(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> F
 async def capacity_view(
     _: CurrentPrincipal,
     rt: Runtime,
+    during: Period,
     region: Annotated[str | None, Query(description="Region name; leave out for the national picture")] = None,
 ) -> CapacityView:
-    """Capacity of every force of a region, or of the nation, with totals per capability."""
+    """Capacity of every force of a region, or of the nation, over a period (default: now), with totals."""
     if region is not None and region not in regions():
         raise NotFound(f"no region {region!r}; one of: {', '.join(regions())}")
-    lines = await queries.capacity_by_force(sessions=rt.sessions, force_codes=queries.forces_in(region))
+    lines = await queries.capacity_by_force(
+        sessions=rt.sessions, force_codes=queries.forces_in(region), start=during[0], end=during[1]
+    )
     by_force = [
         ForceCapacity(force=code, region=forces()[code].region, items=to_items(force_lines))
         for code, force_lines in lines.items()
@@ -200,8 +227,8 @@ def to_items(lines: list[CapacityLine]) -> list[CapacityItem]:
     return [CapacityItem.model_validate(line, from_attributes=True) for line in lines]
 
 
-def to_public(unit: Unit) -> UnitPublic:
-    return UnitPublic.model_validate(unit.state().model_dump() | {"updated_at": unit.updated_at})
+def to_public(unit: BookedUnit) -> UnitPublic:
+    return UnitPublic.model_validate(unit.state(utcnow()).model_dump() | {"updated_at": unit.unit.updated_at})
 
 
 def to_policy(row: ForcePolicyRow) -> PolicyPublic:

@@ -1,6 +1,7 @@
 """Commands from the availability API: declare, replace, set policy, recall; each owns its transaction."""
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -12,7 +13,8 @@ from services.availability.domain import (
     check_version,
     merge_windows,
 )
-from services.availability.models import ForcePolicyRow, Unit
+from services.availability.models import BookedUnit, BookingRow, ForcePolicyRow, Unit
+from services.availability.queries import bookings_of
 from services.availability.schemas import PolicyBody, ReplacementResult, UnitDeclare, UnitDeclareWithId
 from shared.auth import Principal
 from shared.cloudevents import EventData, new_event
@@ -46,11 +48,11 @@ async def declare_unit(
     if_match: int | None,
     uow: UowFactory,
     create_only: bool = False,
-) -> tuple[Unit, bool]:
+) -> tuple[BookedUnit, bool]:
     """Declare a unit or update its declaration; returns (unit, created). Emits its full state.
 
     if_match (or the body's version) refuses an update of another version, create_only refuses
-    any update (both PreconditionFailed, 412).
+    any update (both PreconditionFailed, 412); a booked unit cannot be redeclared (Conflict, 409).
     """
     _check_force(principal, body.force)
     async with uow() as work:
@@ -60,30 +62,32 @@ async def declare_unit(
         expected = if_match if if_match is not None else body.version
         check_version(unit.version if unit else None, expected, create_only=create_only)
         created = unit is None
-        unit, data = _apply_declaration(unit_id, unit, body)
+        bookings = (await bookings_of(work.session, [unit_id]))[unit_id]
+        unit, data = _apply_declaration(unit_id, unit, body, bookings, now=utcnow())
         if data is not None:
             work.session.add(unit)
             work.publish(new_event(data, source=SOURCE), data)
             await work.commit()
-        return unit, created
+        return BookedUnit(unit, bookings), created
 
 
-def _apply_declaration(unit_id: str, unit: Unit | None, body: UnitDeclare) -> tuple[Unit, EventData | None]:
+def _apply_declaration(
+    unit_id: str, unit: Unit | None, body: UnitDeclare, bookings: list[BookingRow], *, now: datetime
+) -> tuple[Unit, EventData | None]:
     """The unit after the declaration, and the event announcing it (None when nothing changed)."""
-    check_declarable(unit.status if unit else None, body.status, unit.committed_to if unit else None)
+    check_declarable(body.status, tuple(booking.booking() for booking in bookings), now)
     fields = _declared_fields(body)
     if unit is None:
         unit = Unit(unit_id=unit_id, **fields)
-        return unit, UnitDeclared(unit=unit.state())
+        return unit, UnitDeclared(unit=unit.state(bookings, now))
     changes = {name: value for name, value in fields.items() if getattr(unit, name) != value}
     if not changes:
         return unit, None
     for name, value in changes.items():
         setattr(unit, name, value)
-    unit.version += 1
-    unit.updated_at = utcnow()
+    unit.changed()
     withdrawn = changes.get("status") == UnitStatus.WITHDRAWN
-    return unit, (UnitWithdrawn if withdrawn else UnitUpdated)(unit=unit.state())
+    return unit, (UnitWithdrawn if withdrawn else UnitUpdated)(unit=unit.state(bookings, now))
 
 
 def _declared_fields(body: UnitDeclare) -> dict[str, Any]:
@@ -108,26 +112,33 @@ def _declared_fields(body: UnitDeclare) -> dict[str, Any]:
 async def replace_force_units(
     force: str, items: list[UnitDeclareWithId], *, principal: Principal, uow: UowFactory
 ) -> ReplacementResult:
-    """Replace a force's declared set in one transaction; units left out are withdrawn."""
+    """Replace a force's declared set in one transaction; units left out are withdrawn.
+
+    Raises Conflict (409) when a unit left out or changed is booked: recall it first.
+    """
     _check_force(principal, force)
     _check_replacement(force, items)
     counts: Counter[str] = Counter()
+    now = utcnow()
     async with uow() as work:
         rows = await work.session.exec(select(Unit).where(Unit.force == force).with_for_update())
         existing = {unit.unit_id: unit for unit in rows.all()}
         await _check_foreign_ids(work.session, force, [item.unit_id for item in items if item.unit_id not in existing])
+        bookings = await bookings_of(work.session, [*existing, *(item.unit_id for item in items)])
         kept = {item.unit_id for item in items}
         leaving = [u for u in existing.values() if u.unit_id not in kept and u.status != UnitStatus.WITHDRAWN]
-        committed = sorted(u.unit_id for u in leaving if u.status == UnitStatus.COMMITTED)
+        committed = sorted(u.unit_id for u in leaving if any(b.end > now for b in bookings[u.unit_id]))
         if committed:
             raise Conflict(f"units left out are committed, recall them first: {', '.join(committed)}")
         for item in items:
-            unit, data = _apply_declaration(item.unit_id, existing.get(item.unit_id), item)
+            unit, data = _apply_declaration(
+                item.unit_id, existing.get(item.unit_id), item, bookings[item.unit_id], now=now
+            )
             counts["declared" if item.unit_id not in existing else "updated" if data else "unchanged"] += 1
             _stage(work, unit, data)
         for unit in leaving:
             body = UnitDeclare.model_validate(_declaration_of(unit) | {"status": UnitStatus.WITHDRAWN})
-            _stage(work, *_apply_declaration(unit.unit_id, unit, body))
+            _stage(work, *_apply_declaration(unit.unit_id, unit, body, bookings[unit.unit_id], now=now))
             counts["withdrawn"] += 1
         await work.commit()
     return ReplacementResult(force=force, **{k: counts[k] for k in ("declared", "updated", "unchanged", "withdrawn")})
@@ -158,9 +169,14 @@ def _stage(work: UnitOfWork, unit: Unit, data: EventData | None) -> None:
 
 
 def _declaration_of(unit: Unit) -> dict[str, Any]:
-    state = unit.state()
-    fields = ("force", "capability", "base", "readiness_minutes", "windows", "scope")
-    return state.model_dump(include=set(fields))
+    return {
+        "force": unit.force,
+        "capability": unit.capability,
+        "base": {"lat": unit.base_lat, "lon": unit.base_lon, "description": unit.base_description},
+        "readiness_minutes": unit.readiness_minutes,
+        "windows": [window.model_dump() for window in unit.availability()],
+        "scope": unit.scope,
+    }
 
 
 @retry_on_conflict
@@ -185,17 +201,30 @@ async def set_policy(force: str, body: PolicyBody, *, principal: Principal, uow:
 
 
 @retry_on_conflict
-async def recall_unit(unit_id: str, *, reason: str, principal: Principal, uow: UowFactory) -> Unit:
-    """A donor takes a committed unit back home; units.recalled tells tasking to re-plan."""
+async def recall_unit(unit_id: str, *, reason: str, principal: Principal, uow: UowFactory) -> BookedUnit:
+    """A donor takes a booked unit back home: every booking of it that has not ended is cancelled, the
+    unit is UNAVAILABLE, and units.recalled tells tasking to re-plan each request it served.
+
+    Raises NotFound (404), Forbidden (403: another force) and Conflict (409: not booked).
+    """
     async with uow() as work:
         unit = await work.session.get(Unit, unit_id, with_for_update=True)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")
         _check_force(principal, unit.force)
-        request_id = check_recallable(unit.snapshot())
-        unit.set_status(UnitStatus.UNAVAILABLE, committed_to=None)
+        now = utcnow()
+        bookings = (await bookings_of(work.session, [unit_id]))[unit_id]
+        requests = check_recallable(unit.snapshot(bookings), now)
+        for booking in bookings:
+            if booking.end > now:
+                await work.session.delete(booking)
+        unit.changed(status=UnitStatus.UNAVAILABLE)
         work.session.add(unit)
-        data = UnitsRecalled(request_id=request_id, units=[unit.state()], reason=reason, recalled_by=principal.sub)
-        work.publish(new_event(data, source=SOURCE), data)
+        left = [booking for booking in bookings if booking.end <= now]
+        for request_id in requests:
+            data = UnitsRecalled(
+                request_id=request_id, units=[unit.state(left, now)], reason=reason, recalled_by=principal.sub
+            )
+            work.publish(new_event(data, source=SOURCE), data)
         await work.commit()
-        return unit
+        return BookedUnit(unit, left)

@@ -5,19 +5,34 @@ No I/O: handlers load snapshots, ask these functions, and store what they answer
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.errors import Conflict, InvalidInput, PreconditionFailed
 from shared.events import CommitFailure, UnitStatus
-from shared.reserve import lendable
+from shared.reserve import lendable, most_at_once
 from shared.vocabulary import Capability, LendingScope, Window
 
 DECLARABLE = frozenset({UnitStatus.AVAILABLE, UnitStatus.UNAVAILABLE, UnitStatus.WITHDRAWN})
 
 
 @dataclass(frozen=True)
+class Booking:
+    """A unit booked for a request of a host force, from leaving base until back (UTC, travel included)."""
+
+    unit_id: str
+    request_id: str
+    host_force: str
+    start: datetime
+    end: datetime
+    capability: Capability | None = None  # known where a rule asks what a force receives
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
 class UnitSnapshot:
-    """What the commit and capacity rules need to know of a unit."""
+    """What the commit and capacity rules need to know of a unit: status is what its force declared."""
 
     unit_id: str
     force: str
@@ -26,7 +41,27 @@ class UnitSnapshot:
     status: UnitStatus
     windows: list[Window]
     scope: LendingScope = LendingScope.NATIONAL
-    committed_to: str | None = None
+    bookings: tuple[Booking, ...] = ()
+
+    def booked(self, start: datetime, end: datetime) -> Booking | None:
+        """The first booking overlapping the period, if any."""
+        return next((booking for booking in self.bookings if booking.overlaps(start, end)), None)
+
+
+def status_at(unit: UnitSnapshot, now: datetime) -> tuple[UnitStatus, str | None]:
+    """The unit's status as the API and events show it, and the request it is committed to.
+
+    COMMITTED (to the request of its earliest booking) while a booking has not ended; else as declared.
+    """
+    live = sorted((b for b in unit.bookings if b.end > now), key=lambda b: b.start)
+    if live and unit.status == UnitStatus.AVAILABLE:
+        return UnitStatus.COMMITTED, live[0].request_id
+    return unit.status, None
+
+
+def most_booked_at_once(bookings: list[Booking], start: datetime, end: datetime) -> int:
+    """The most of these bookings that overlap the period at one instant (shared.reserve.most_at_once)."""
+    return most_at_once([(booking.start, booking.end) for booking in bookings], start, end)
 
 
 @dataclass(frozen=True)
@@ -39,13 +74,24 @@ class ForcePolicy:
 
 @dataclass(frozen=True)
 class Tasking:
-    """What an approved tasking asks availability to commit."""
+    """What an approved tasking asks availability to commit: each unit for the period, travel either side.
+
+    unit_ids and eta_minutes go together: a unit is booked from `start` less its arrival time until
+    `end` plus the same time back.
+    """
 
     request_id: str
+    host_force: str
     requesting_region: str
     start: datetime
     end: datetime
     unit_ids: list[str]
+    eta_minutes: list[int] = field(default_factory=list)
+
+    def booking(self, unit_id: str) -> tuple[datetime, datetime]:
+        """The interval a unit of this tasking is booked for."""
+        travel = timedelta(minutes=dict(zip(self.unit_ids, self.eta_minutes, strict=False)).get(unit_id, 0))
+        return self.start - travel, self.end + travel
 
 
 def merge_windows(windows: list[Window]) -> list[Window]:
@@ -69,12 +115,13 @@ def covers(windows: list[Window], start: datetime, end: datetime) -> bool:
     return any(window.start <= start and end <= window.end for window in windows)
 
 
-def check_declarable(current: UnitStatus | None, wanted: UnitStatus, committed_to: str | None) -> None:
-    """A force may declare a unit AVAILABLE, UNAVAILABLE or WITHDRAWN, but not change a committed one."""
+def check_declarable(wanted: UnitStatus, bookings: tuple[Booking, ...], now: datetime) -> None:
+    """A force may declare a unit AVAILABLE, UNAVAILABLE or WITHDRAWN, but not change one that is booked."""
     if wanted not in DECLARABLE:
         raise InvalidInput(f"status {wanted.value} cannot be declared; COMMITTED comes only from an approved tasking")
-    if current == UnitStatus.COMMITTED:
-        raise Conflict(f"the unit is committed to request {committed_to}; recall it first")
+    live = [booking for booking in bookings if booking.end > now]
+    if live:
+        raise Conflict(f"the unit is committed to request {live[0].request_id}; recall it first")
 
 
 def check_version(current: int | None, expected: int | None, *, create_only: bool = False) -> None:
@@ -94,13 +141,18 @@ def commit_failures(
     tasking: Tasking,
     units: dict[str, UnitSnapshot],
     *,
-    available: Counter[tuple[str, Capability]],
+    force_units: list[UnitSnapshot],
     policies: dict[str, ForcePolicy],
+    receiving: list[Booking],
 ) -> list[CommitFailure]:
     """Why the tasking's units cannot all be committed; empty when they can.
 
-    `available` counts each force's AVAILABLE units per capability before the commit: after it,
-    every force must still have at least its reserve.
+    force_units: every unit the lending forces declared, with its bookings (for the reserve);
+    receiving: the bookings of units lent to the lending forces (a force in need does not lend).
+    Each unit must exist, be declared AVAILABLE, have a window covering the period, be free of
+    other bookings for its whole interval and be lendable to the requester's region; its force
+    must not be receiving that capability in an overlapping period; and at every instant of the
+    interval each force must keep at least its reserve free.
     """
     failures: list[CommitFailure] = []
     if len(set(tasking.unit_ids)) != len(tasking.unit_ids):
@@ -108,37 +160,70 @@ def commit_failures(
     committable: list[UnitSnapshot] = []
     for unit_id in dict.fromkeys(tasking.unit_ids):
         unit = units.get(unit_id)
-        failure = _unit_failure(unit_id, unit, tasking)
+        failure = _unit_failure(unit_id, unit, tasking, receiving)
         if failure is not None:
             failures.append(failure)
         elif unit is not None:
             committable.append(unit)
+    return failures + _reserve_failures(tasking, committable, force_units, policies)
+
+
+def _reserve_failures(
+    tasking: Tasking, committable: list[UnitSnapshot], force_units: list[UnitSnapshot], policies: dict[str, ForcePolicy]
+) -> list[CommitFailure]:
+    """At every instant of the tasking's intervals, each lending force keeps its reserve free."""
     taking = Counter((unit.force, unit.capability) for unit in committable)
+    start = min((tasking.booking(unit.unit_id)[0] for unit in committable), default=tasking.start)
+    end = max((tasking.booking(unit.unit_id)[1] for unit in committable), default=tasking.end)
+    failures = []
     for unit in committable:
         key = (unit.force, unit.capability)
+        mine = [u for u in force_units if (u.force, u.capability) == key and u.status == UnitStatus.AVAILABLE]
+        busiest = most_booked_at_once([b for u in mine for b in u.bookings], start, end)
+        free = len(mine) - busiest
         reserve = policies.get(unit.force, ForcePolicy()).reserve.get(unit.capability, 0)
-        if lendable(available[key], reserve) < taking[key]:
+        if lendable(free, reserve) < taking[key]:
             reason = (
                 f"reserve would be breached in {unit.force}: {reserve} {unit.capability.value} must stay,"
-                f" {available[key]} available, this tasking takes {taking[key]}"
+                f" {free} free throughout the period, this tasking takes {taking[key]}"
             )
             failures.append(CommitFailure(unit_id=unit.unit_id, rule="reserve", reason=reason))
     return failures
 
 
-def _unit_failure(unit_id: str, unit: UnitSnapshot | None, tasking: Tasking) -> CommitFailure | None:
+def _unit_failure(
+    unit_id: str, unit: UnitSnapshot | None, tasking: Tasking, receiving: list[Booking]
+) -> CommitFailure | None:
     if unit is None:
         return CommitFailure(unit_id=unit_id, rule="exists", reason="no such unit is declared")
     if unit.status != UnitStatus.AVAILABLE:
-        held = f" to {unit.committed_to}" if unit.committed_to else ""
-        return CommitFailure(unit_id=unit_id, rule="available", reason=f"unit is {unit.status.value}{held}")
+        return CommitFailure(unit_id=unit_id, rule="available", reason=f"unit is {unit.status.value}")
     if not covers(unit.windows, tasking.start, tasking.end):
         period = f"{tasking.start.isoformat()} to {tasking.end.isoformat()}"
         return CommitFailure(unit_id=unit_id, rule="window", reason=f"no availability window covers {period}")
+    start, end = tasking.booking(unit_id)
+    clash = unit.booked(start, end)
+    if clash is not None:
+        reason = (
+            f"unit is booked for request {clash.request_id} from {clash.start.isoformat()} to {clash.end.isoformat()}"
+        )
+        return CommitFailure(unit_id=unit_id, rule="booked", reason=reason)
     if not scope_allows(unit, tasking.requesting_region):
         reason = f"lending scope {unit.scope.value} does not allow lending to the {tasking.requesting_region} region"
         return CommitFailure(unit_id=unit_id, rule="scope", reason=reason)
+    need = next((b for b in receiving if _receives(b, unit, start, end)), None)
+    if need is not None:
+        reason = (
+            f"{unit.force} is itself receiving {unit.capability.value} for request {need.request_id} in an"
+            " overlapping period: a force in need does not lend what it needs"
+        )
+        return CommitFailure(unit_id=unit_id, rule="in_need", reason=reason)
     return None
+
+
+def _receives(booking: Booking, unit: UnitSnapshot, start: datetime, end: datetime) -> bool:
+    """The booking lends the unit's force a unit of the same capability in an overlapping period."""
+    return booking.host_force == unit.force and booking.capability == unit.capability and booking.overlaps(start, end)
 
 
 def scope_allows(unit: UnitSnapshot, requesting_region: str) -> bool:
@@ -148,11 +233,12 @@ def scope_allows(unit: UnitSnapshot, requesting_region: str) -> bool:
     return unit.scope == LendingScope.REGION and unit.region == requesting_region
 
 
-def check_recallable(unit: UnitSnapshot) -> str:
-    """Only a committed unit can be recalled; returns the request it was committed to."""
-    if unit.status != UnitStatus.COMMITTED or unit.committed_to is None:
+def check_recallable(unit: UnitSnapshot, now: datetime) -> list[str]:
+    """Only a booked unit can be recalled; returns the requests its bookings that have not ended serve."""
+    live = sorted({booking.request_id for booking in unit.bookings if booking.end > now})
+    if not live:
         raise Conflict(f"unit {unit.unit_id} is {unit.status.value}, not committed; there is nothing to recall")
-    return unit.committed_to
+    return live
 
 
 @dataclass(frozen=True)
@@ -167,15 +253,21 @@ class CapacityLine:
     commitment_met: bool
 
 
-def capacity(units: list[UnitSnapshot], policy: ForcePolicy) -> list[CapacityLine]:
-    """Per capability: what a force declared, has free, has lent, must keep and can still lend.
+def capacity(units: list[UnitSnapshot], policy: ForcePolicy, start: datetime, end: datetime) -> list[CapacityLine]:
+    """Per capability, over a period (an instant when start == end): what a force declared, has free
+    throughout, has lent at the busiest moment, must keep and can still lend.
 
     lendable = available - reserve, never below 0 (shared.reserve). The national commitment is met when what the
     force has lent plus what it can still lend reaches it.
     """
     declared = Counter(u.capability for u in units if u.status != UnitStatus.WITHDRAWN)
-    available = Counter(u.capability for u in units if u.status == UnitStatus.AVAILABLE)
-    committed = Counter(u.capability for u in units if u.status == UnitStatus.COMMITTED)
+    committed: Counter[Capability] = Counter()
+    available: Counter[Capability] = Counter()
+    for capability in set(declared):
+        mine = [u for u in units if u.capability == capability and u.status == UnitStatus.AVAILABLE]
+        bookings = [b for u in mine for b in u.bookings]
+        committed[capability] = most_booked_at_once(bookings, start, end)
+        available[capability] = len(mine) - committed[capability]
     capabilities = set(declared) | set(policy.reserve) | set(policy.national_commitment)
     lines = []
     for capability in sorted(capabilities):

@@ -1,13 +1,14 @@
 """Tables of the availability service."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, Integer
 from sqlmodel import Field, SQLModel
 
-from services.availability.domain import ForcePolicy, UnitSnapshot
+from services.availability.domain import Booking, ForcePolicy, UnitSnapshot, status_at
 from shared.db import UTCDateTime, enum_column, json_column
-from shared.events import UnitState, UnitStatus
+from shared.events import BookingState, UnitState, UnitStatus
 from shared.messaging import utcnow
 from shared.vocabulary import Capability, LendingScope, Window
 
@@ -17,7 +18,7 @@ _UNIT_VERSION = Column("version", Integer, nullable=False)
 
 
 class Unit(SQLModel, table=True):
-    """A unit a force declared it can lend, and whether it is committed."""
+    """A unit a force declared it can lend: status is what the force declared; bookings say when it is lent."""
 
     __tablename__ = "unit"
     __mapper_args__ = {"version_id_col": _UNIT_VERSION, "version_id_generator": False}
@@ -35,7 +36,6 @@ class Unit(SQLModel, table=True):
     windows: list[Window] = Field(default_factory=list, sa_column=json_column(list[Window]))
     scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus, index=True))
-    committed_to: str | None = Field(default=None, max_length=36)
     version: int = Field(default=1, sa_column=_UNIT_VERSION)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -43,18 +43,25 @@ class Unit(SQLModel, table=True):
         """The unit's windows; a row from before windows existed has only its from and until."""
         return list(self.windows) or [Window(start=self.available_from, end=self.available_until)]
 
-    def state(self) -> UnitState:
-        """The full state of the unit as every availability event carries it."""
+    def state(self, bookings: list["BookingRow"], now: datetime) -> UnitState:
+        """The full state of the unit as every availability event carries it, at `now` (UTC)."""
+        snapshot = self.snapshot(bookings)
+        status, committed_to = status_at(snapshot, now)
+        live = sorted((b for b in bookings if b.end > now), key=lambda b: (b.start, b.request_id))
         return UnitState.model_validate(
             {
                 **self.model_dump(),
                 "base": {"lat": self.base_lat, "lon": self.base_lon, "description": self.base_description},
                 "windows": self.availability(),
+                "status": status,
+                "committed_to": committed_to,
+                "declared": self.status,
+                "bookings": [BookingState(request_id=b.request_id, start=b.start, end=b.end) for b in live],
             }
         )
 
-    def snapshot(self) -> UnitSnapshot:
-        """The unit as the pure commit rules see it."""
+    def snapshot(self, bookings: list["BookingRow"]) -> UnitSnapshot:
+        """The unit as the pure commit rules see it, with its bookings."""
         return UnitSnapshot(
             unit_id=self.unit_id,
             force=self.force,
@@ -63,15 +70,55 @@ class Unit(SQLModel, table=True):
             status=self.status,
             windows=self.availability(),
             scope=self.scope,
-            committed_to=self.committed_to,
+            bookings=tuple(booking.booking() for booking in bookings),
         )
 
-    def set_status(self, status: UnitStatus, *, committed_to: str | None) -> None:
-        """Commit, release or recall the unit: a new status, and a new version."""
-        self.status = status
-        self.committed_to = committed_to
+    def changed(self, *, status: UnitStatus | None = None) -> None:
+        """Booked, released or recalled (and made UNAVAILABLE): a new version."""
+        if status is not None:
+            self.status = status
         self.version += 1
         self.updated_at = utcnow()
+
+
+class BookingRow(SQLModel, table=True):
+    """A unit booked for a request: from leaving base until back (UTC, travel included)."""
+
+    __tablename__ = "booking"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: str = Field(index=True, max_length=64)
+    request_id: str = Field(index=True, max_length=36)
+    proposal_id: str = Field(default="", max_length=36)
+    host_force: str = Field(index=True, max_length=64, description="The force the unit is lent to")
+    start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+    def booking(self, *, capability: Capability | None = None) -> Booking:
+        """The booking as the pure rules see it (with the unit's capability where a rule needs it)."""
+        return Booking(
+            unit_id=self.unit_id,
+            request_id=self.request_id,
+            host_force=self.host_force,
+            start=self.start,
+            end=self.end,
+            capability=capability,
+        )
+
+
+@dataclass
+class BookedUnit:
+    """A unit with its bookings: what the API and the events show of it."""
+
+    unit: Unit
+    bookings: list[BookingRow]
+
+    def state(self, now: datetime) -> UnitState:
+        return self.unit.state(self.bookings, now)
+
+    def snapshot(self) -> UnitSnapshot:
+        return self.unit.snapshot(self.bookings)
 
 
 class ForcePolicyRow(SQLModel, table=True):
@@ -93,4 +140,4 @@ class ForcePolicyRow(SQLModel, table=True):
         return ForcePolicy(reserve=dict(self.reserve), national_commitment=dict(self.national_commitment))
 
 
-OWN_TABLES = frozenset({"unit", "force_policy"})
+OWN_TABLES = frozenset({"unit", "force_policy", "booking"})

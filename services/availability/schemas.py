@@ -6,7 +6,7 @@ from typing import Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.catalogue import CapabilityEntry
-from shared.events import UnitStatus
+from shared.events import BookingState, UnitStatus
 from shared.vocabulary import Capability, ForceCode, GeoPoint, LendingScope, Window
 
 UNIT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -60,10 +60,13 @@ class UnitPublic(UnitBase):
     available_from: datetime
     available_until: datetime
     windows: list[Window]
-    status: UnitStatus
-    committed_to: str | None
+    status: UnitStatus = Field(description="AVAILABLE, UNAVAILABLE or WITHDRAWN; COMMITTED while booked")
+    committed_to: str | None = Field(description="The request of its earliest booking that has not ended")
     version: int
     updated_at: datetime
+    bookings: list[BookingState] = Field(
+        default_factory=list, description="Its bookings that have not ended: request, and from when to when (UTC)"
+    )
 
 
 class UnitList(BaseModel):

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from services.tasking.domain import RequestState
 from shared.db import UTCDateTime, enum_column, json_column, version_column
-from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
+from shared.events import Allocation, BookingState, ProposalStatus, Shortfall, Tier, UnitStatus
 from shared.messaging import utcnow
 from shared.vocabulary import Capability, LendingScope, Need, Priority, Window
 
@@ -67,6 +67,8 @@ class UnitView(SQLModel, table=True):
     status: UnitStatus = Field(sa_column=enum_column(UnitStatus))
     committed_to: str | None = Field(default=None, max_length=36)
     version: int
+    declared: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus))
+    bookings: list[BookingState] = Field(default_factory=list, sa_column=json_column(list[BookingState]))
 
 
 class Proposal(SQLModel, table=True):

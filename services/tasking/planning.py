@@ -11,8 +11,9 @@ a decision taken while it ran: it only changes requests and proposals at the ver
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -34,7 +35,7 @@ from services.tasking.planner.problem import (
 )
 from services.tasking.planner.records import digest, record_inputs, set_aside_entry
 from services.tasking.planner.travel import travel_parameters
-from services.tasking.readmodel import available_units, held_unit_ids, holding_proposals, reserves
+from services.tasking.readmodel import available_units, held_unit_ids, holding_proposals, live_requests, reserves
 from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
     ProposalCreated,
@@ -45,9 +46,11 @@ from shared.events import (
     Tier,
 )
 from shared.messaging import UnitOfWork
+from shared.reserve import most_at_once
 from shared.vocabulary import Capability, Need, Priority
 
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
+TRAVEL_MARGIN = timedelta(hours=24)  # around a period: travel there and back, for holds and bookings
 
 
 async def run_planning(deps: TaskingDeps) -> int:
@@ -112,16 +115,52 @@ async def _plan_batch(
     now: datetime,
 ) -> None:
     holding = await holding_proposals(work.session)
-    owner_ids = {p.request_id for p in holding} | {r.request_id for r in batch}
-    query = select(RequestView).where(col(RequestView.request_id).in_(owner_ids))
-    owners = {r.request_id: r for r in (await work.session.exec(query)).all()}
+    live = await live_requests(work.session)
+    owners = {r.request_id: r for r in live} | {r.request_id: r for r in batch}
     preemptible = [
         p for p in holding if p.status == ProposalStatus.PENDING and owners[p.request_id].priority > priority
     ]
-    pool = await _pool(work, batch, held_unit_ids(holding) - held_unit_ids(preemptible))
+    for cluster in clusters(batch):
+        await _plan_cluster(
+            work, cluster, priority, holding, preemptible, owners, planner=planner, travel=travel, now=now
+        )
+
+
+def clusters(batch: list[RequestView]) -> list[list[RequestView]]:
+    """The batch in groups whose periods overlap (with a day either side for travel): requests of different
+    groups never want a unit at the same time, so each group is planned with the units free in its own period."""
+    groups: list[list[RequestView]] = []
+    hull_end = None
+    for request in sorted(batch, key=lambda r: (r.required_by, r.request_id)):
+        if groups and hull_end is not None and request.required_by - TRAVEL_MARGIN < hull_end:
+            groups[-1].append(request)
+            hull_end = max(hull_end, request.end + TRAVEL_MARGIN)
+        else:
+            groups.append([request])
+            hull_end = request.end + TRAVEL_MARGIN
+    return [sorted(group, key=lambda r: (r.received_at, r.request_id)) for group in groups]
+
+
+async def _plan_cluster(
+    work: UnitOfWork,
+    batch: list[RequestView],
+    priority: Priority,
+    holding: list[Proposal],
+    preemptible: list[Proposal],
+    owners: dict[str, RequestView],
+    *,
+    planner: Planner,
+    travel: TravelModel,
+    now: datetime,
+) -> None:
+    start = min(r.required_by for r in batch) - TRAVEL_MARGIN
+    end = max(r.end for r in batch) + TRAVEL_MARGIN
+    overlapping = [p for p in holding if _overlaps(owners[p.request_id], start, end)]
+    pool = await _pool(work, batch, held_unit_ids(overlapping) - held_unit_ids(preemptible), start, end)
     wanted = {r.request_id: outstanding(r.needs, _covered(r, holding)) for r in batch}
+    in_need = {r.request_id: forces_in_need(r, owners.values()) for r in batch}
     regional = [
-        demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}))
+        demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}), in_need=in_need[r.request_id])
         for r in batch
         if wanted[r.request_id]
     ]
@@ -130,7 +169,10 @@ async def _plan_batch(
     for rid, shortfall in escalated.items():
         publish_for(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
         await audit(work, "request.escalated", request_id=rid, shortfall=_json(shortfall))
-    national_demands = [demand_of(owners[rid], _needs(shortfall), regions=None) for rid, shortfall in escalated.items()]
+    national_demands = [
+        demand_of(owners[rid], _needs(shortfall), regions=None, in_need=in_need[rid])
+        for rid, shortfall in escalated.items()
+    ]
     national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
     _supersede_preempted(work, preemptible, [*plans.values(), *national.values()], owners)
     for request in batch:
@@ -139,7 +181,29 @@ async def _plan_batch(
         await _record(work, request, wanted[rid], [*proposals.get(rid, []), *more.get(rid, [])], last.unfilled)
 
 
-def demand_of(request: RequestView, needs: list[Need], *, regions: frozenset[str] | None) -> Demand:
+def _overlaps(request: RequestView, start: datetime, end: datetime) -> bool:
+    return request.required_by < end and start < request.end
+
+
+def forces_in_need(request: RequestView, live: Iterable[RequestView]) -> frozenset[tuple[str, Capability]]:
+    """The forces asking, in a period overlapping this request's, for a capability it needs: they keep theirs."""
+    wanted = {need.capability for need in request.needs}
+    return frozenset(
+        (other.requesting_force, need.capability)
+        for other in live
+        if other.state != RequestState.REJECTED and _overlaps(other, request.required_by, request.end)
+        for need in other.needs
+        if need.capability in wanted
+    )
+
+
+def demand_of(
+    request: RequestView,
+    needs: list[Need],
+    *,
+    regions: frozenset[str] | None,
+    in_need: frozenset[tuple[str, Capability]] = frozenset(),
+) -> Demand:
     """What the planner is asked for a request: the needs still open, at its place and period, from these regions."""
     return Demand(
         request_id=request.request_id,
@@ -150,11 +214,13 @@ def demand_of(request: RequestView, needs: list[Need], *, regions: frozenset[str
         end=request.end,
         needs=needs,
         regions=regions,
+        in_need=in_need,
     )
 
 
-async def _pool(work: UnitOfWork, batch: list[RequestView], held: set[str]) -> Pool:
-    """The available units of the batch's capabilities that no proposal holds, and what each force can lend."""
+async def _pool(work: UnitOfWork, batch: list[RequestView], held: set[str], start: datetime, end: datetime) -> Pool:
+    """The units of the batch's capabilities that no proposal holds in the period, and what each force can lend
+    in it: its units neither held nor booked at the busiest moment of the period, less its reserve."""
     capabilities = {need.capability for request in batch for need in request.needs}
     units = await available_units(work.session, capabilities)
     excluded = {unit_id for request in batch for unit_id in request.excluded_units}
@@ -162,8 +228,17 @@ async def _pool(work: UnitOfWork, batch: list[RequestView], held: set[str]) -> P
     set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - held]
     free = [u for u in units if u.unit_id not in held | excluded]
     not_held = [u for u in units if u.unit_id not in held]
-    lendable = lendable_counts(free_counts(not_held), await reserves(work.session))
+    free_in_period = free_counts(not_held) - booked_at_the_busiest(not_held, start, end)
+    lendable = lendable_counts(free_in_period, await reserves(work.session))
     return Pool(units=free, lendable=lendable, set_aside=set_aside)
+
+
+def booked_at_the_busiest(units: list[Candidate], start: datetime, end: datetime) -> Counter[tuple[str, Capability]]:
+    """Per force and capability, how many of these units are booked at the busiest moment of the period."""
+    by_key: dict[tuple[str, Capability], list[tuple[datetime, datetime]]] = {}
+    for unit in units:
+        by_key.setdefault((unit.force, unit.capability), []).extend((b.start, b.end) for b in unit.bookings)
+    return Counter({key: most_at_once(intervals, start, end) for key, intervals in by_key.items()})
 
 
 def _covered(request: RequestView, holding: list[Proposal]) -> Counter[Capability]:

@@ -9,7 +9,7 @@ from services.tasking.domain import ENDED_STATES, HOLDING_PROPOSALS
 from services.tasking.models import PolicyView, Proposal, RequestView, UnitView
 from services.tasking.planner.problem import Candidate, Place
 from shared.events import UnitState, UnitStatus
-from shared.vocabulary import Capability
+from shared.vocabulary import Capability, Window
 
 
 async def holding_proposals(session: AsyncSession) -> list[Proposal]:
@@ -23,15 +23,21 @@ async def holding_proposals(session: AsyncSession) -> list[Proposal]:
     return list((await session.exec(query)).all())
 
 
+async def live_requests(session: AsyncSession) -> list[RequestView]:
+    """Every request not stood down or cancelled."""
+    query = select(RequestView).where(col(RequestView.state).not_in(ENDED_STATES))
+    return list((await session.exec(query)).all())
+
+
 def held_unit_ids(proposals: list[Proposal]) -> set[str]:
     return {unit_id for proposal in proposals for unit_id in proposal.unit_ids()}
 
 
 async def available_units(session: AsyncSession, capabilities: set[Capability]) -> list[Candidate]:
-    """Every AVAILABLE unit of the capabilities, in unit id order."""
+    """Every unit of the capabilities its force declared AVAILABLE (booked or not), in unit id order."""
     rows = await session.exec(
         select(UnitView)
-        .where(UnitView.status == UnitStatus.AVAILABLE, col(UnitView.capability).in_(capabilities))
+        .where(UnitView.declared == UnitStatus.AVAILABLE, col(UnitView.capability).in_(capabilities))
         .order_by(col(UnitView.unit_id))
     )
     return [candidate(unit) for unit in rows.all()]
@@ -47,7 +53,8 @@ def candidate(unit: UnitView) -> Candidate:
         readiness_minutes=unit.readiness_minutes,
         windows=list(unit.windows),
         scope=unit.scope,
-        status=unit.status,
+        status=unit.declared,
+        bookings=tuple(Window(start=booking.start, end=booking.end) for booking in unit.bookings),
     )
 
 
@@ -82,4 +89,6 @@ def _unit_fields(state: UnitState) -> dict[str, Any]:
         "scope": state.scope,
         "status": state.status,
         "committed_to": state.committed_to,
+        "declared": state.declared_status(),
+        "bookings": state.bookings,
     }

@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -54,8 +54,11 @@ async def approve(kafka: CommonSettings, *unit_ids: str, region: str = "West Mid
         return await probe.wait_for_event(("units.committed", "commit.rejected"), request_id=data.request_id)
 
 
-async def capacity_of(service: RunningService, force: str = "staffordshire") -> dict[str, dict[str, Any]]:
-    response = await service.client.get(f"/v1/forces/{force}/capacity", headers=STAFFORDSHIRE)
+async def capacity_of(
+    service: RunningService, force: str = "staffordshire", *, during: tuple[datetime, datetime] | None = None
+) -> dict[str, dict[str, Any]]:
+    period = {"from": during[0].isoformat(), "until": during[1].isoformat()} if during else {}
+    response = await service.client.get(f"/v1/forces/{force}/capacity", params=period, headers=STAFFORDSHIRE)
     assert response.status_code == 200
     return {item["capability"]: item for item in response.json()["items"]}
 
@@ -170,8 +173,10 @@ async def test_a_force_keeps_its_reserve_and_capacity_shows_it(service: RunningS
     assert {failure["rule"] for failure in refused["data"]["failures"]} == {"reserve"}
     assert "reserve would be breached in staffordshire" in refused["data"]["failures"][0]["reason"]
     assert (await approve(kafka, units[0]))["type"].endswith("units.committed.v1")
-    psu = (await capacity_of(service))["PSU"]
+    psu = (await capacity_of(service, during=(SOON, SOON + DAY)))["PSU"]
     assert (psu["available"], psu["committed"], psu["lendable"]) == (2, 1, 0)
+    before = (await capacity_of(service, during=(SOON - 3 * DAY, SOON - 2 * DAY)))["PSU"]
+    assert (before["available"], before["committed"], before["lendable"]) == (3, 0, 1)  # booked only from SOON
 
 
 async def test_the_regional_and_national_pictures_add_up_the_forces(service: RunningService) -> None:

@@ -114,9 +114,9 @@ async def test_a_tasking_with_one_unit_taken_commits_none(service: RunningServic
         await probe.event("units.committed", request_id=first_request)
         await publisher.event(new_event(second, source="/test/tasking"), second)
         rejected = await probe.event("commit.rejected", request_id=second_request)
-    assert rejected["data"]["failures"] == [
-        {"unit_id": taken, "rule": "available", "reason": f"unit is COMMITTED to {first_request}"}
-    ]
+    [failure] = rejected["data"]["failures"]
+    assert (failure["unit_id"], failure["rule"]) == (taken, "booked")
+    assert failure["reason"].startswith(f"unit is booked for request {first_request} from ")
     unit = (await service.client.get(f"/v1/units/{free}", headers=STAFFORDSHIRE)).json()
     assert (unit["status"], unit["committed_to"]) == ("AVAILABLE", None)
 

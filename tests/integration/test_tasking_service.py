@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from services.tasking.models import UnitView
+from services.tasking.planner.problem import RULE_SET_VERSION
 from shared.auth import Role
 from shared.cloudevents import new_event
 from shared.events import (
@@ -126,6 +127,7 @@ async def test_a_request_gets_the_nearest_units_of_other_forces(
         "eta_minutes": proposal["allocations"][0]["eta_minutes"],
         "distance_km": proposal["allocations"][0]["distance_km"],
         "late": False,
+        "via": [],
     }
     assert 30 < proposal["allocations"][0]["eta_minutes"] < proposal["allocations"][1]["eta_minutes"]
 
@@ -292,9 +294,11 @@ async def test_a_proposal_explains_each_unit_chosen_and_left_out(
     assert (explanation["planner"], explanation["tier"], explanation["rule_set"]) == (
         "optimal-flow",
         "REGIONAL",
-        "2026.11-1",
+        RULE_SET_VERSION,
     )
-    assert explanation["parameters"]["travel"] == {"road_factor": 1.3, "convoy_speed_kmh": 80.0}
+    travel = explanation["parameters"]["travel"]
+    assert (travel["road_factor"], travel["convoy_speed_kmh"], travel["boarding_minutes"]) == (1.3, 80.0, 60.0)
+    assert ["Cairnryan-Belfast", [54.976, -5.018], [54.623, -5.895], 135.0] in travel["crossings"]
     assert explanation["parameters"]["solver"]["cp_sat_workers"] == 1
     assert len(explanation["inputs_digest"]) == 64
     [chosen] = explanation["chosen"]

@@ -7,25 +7,24 @@ two forces and three requests, so that the same unit is often wanted by two requ
 step the test reads the unit, force_policy and outbox tables and compares them with what they were
 before the step:
 
-1. Reserves. When a step commits units, every force it takes a unit from still has, for that
-   capability, at least its reserve of AVAILABLE units once the commit is done. (A force may be
-   below its reserve for other reasons: its resource manager declared fewer units or raised the
-   reserve. The rule is that a commit never takes a force, or keeps it, below its reserve.)
-2. One request at a time. A unit has `committed_to` exactly when it is COMMITTED. A unit COMMITTED
-   before a step is, after it, either unchanged (same request) or freed, and freed only by the
-   release of its request or its own recall. A unit becomes COMMITTED only from AVAILABLE, only by a
-   tasking.approved naming it, to that tasking's request. Every step is observed, so a unit is never
-   committed to a request while it is still committed to another.
-3. All or nothing. A tasking.approved either commits every unit it names (units.committed names
-   exactly them, and each was AVAILABLE, had a window covering the period and a scope allowing the
-   requesting region) or changes no unit at all (commit.rejected gives reasons, and each reason is
-   true of the state before the step).
+1. Reserves. When a step books units, every force it takes a unit from still has, for that
+   capability, at least its reserve of declared-AVAILABLE units free at every instant of the new
+   bookings. (A force may be below its reserve for other reasons: its resource manager declared
+   fewer units or raised the reserve. The rule is that a commit never takes a force below it.)
+2. One booking at a time. No unit ever holds two bookings whose intervals overlap. A booking
+   appears only by a tasking.approved naming its unit, for that tasking's request, on a unit
+   declared AVAILABLE; it goes only by the release of its request or the recall of its unit.
+3. All or nothing. A tasking.approved either books every unit it names (units.committed names
+   exactly them, and each was AVAILABLE, had a window covering the period, no booking overlapping
+   its interval and a scope allowing the requesting region) or changes no unit at all
+   (commit.rejected gives reasons, and each reason is true of the state before the step).
 
 And around them: a refused command (stale version, COMMITTED declared, a committed unit redeclared,
 a recall of a unit that is not committed) leaves no trace, not even in the outbox; a redelivered
 event changes nothing; a step changes no unit it does not name; a stand-down frees every unit of
 its request.
 
+Periods repeat, so one unit is often booked for "inside early" and again for "inside late".
 Steps run one after another: this says nothing about two handlers racing each other.
 """
 
@@ -35,6 +34,7 @@ import json
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -45,7 +45,8 @@ from sqlmodel import col, select
 
 from services.availability import commands, handlers
 from services.availability.bootstrap import MIGRATIONS
-from services.availability.models import ForcePolicyRow, Unit
+from services.availability.models import BookingRow, ForcePolicyRow, Unit
+from services.availability.queries import bookings_of
 from services.availability.schemas import PolicyBody, UnitDeclare
 from shared import db, migrations
 from shared.auth import Principal, Role
@@ -61,6 +62,7 @@ from shared.events import (
     UnitStatus,
 )
 from shared.messaging import InboxEntry, OutboxMessage, UnitOfWork
+from shared.reserve import lendable, most_at_once
 from shared.vocabulary import Capability, GeoPoint, LendingScope, Window
 from tests.support.infra import fresh_postgres_database
 
@@ -270,22 +272,34 @@ def approval(step: Commit) -> TaskingApproved:
 # --- what the tables say --------------------------------------------------------------------------
 
 
+Interval = tuple[datetime, datetime]
+TRAVEL = timedelta(minutes=90)  # every approval here says each unit arrives in 90 minutes
+
+
 @dataclass(frozen=True)
 class UnitRow:
     force: str
     region: str
     capability: Capability
     scope: LendingScope
-    windows: tuple[tuple[datetime, datetime], ...]
+    windows: tuple[Interval, ...]
     status: UnitStatus
-    committed_to: str | None
+    bookings: frozenset[tuple[str, datetime, datetime]]  # (request, start, end)
     version: int
 
-    def covers(self, period: tuple[datetime, datetime]) -> bool:
+    def covers(self, period: Interval) -> bool:
         return any(start <= period[0] and period[1] <= end for start, end in self.windows)
 
     def lendable_to(self, region: str) -> bool:
         return self.scope is LendingScope.NATIONAL or (self.scope is LendingScope.REGION and self.region == region)
+
+    def booked_during(self, interval: Interval) -> bool:
+        return any(start < interval[1] and interval[0] < end for _, start, end in self.bookings)
+
+
+def booking_interval(period: str) -> Interval:
+    start, end = PERIODS[period]
+    return start - TRAVEL, end + TRAVEL
 
 
 @dataclass(frozen=True)
@@ -300,31 +314,33 @@ class Snapshot:
     reserves: dict[tuple[str, Capability], int]
     outbox: tuple[Published, ...]
 
-    def available(self, force: str, capability: Capability) -> int:
-        return sum(
-            1 for u in self.units.values() if (u.force, u.capability, u.status) == (force, capability, AVAILABLE)
-        )
+    def free_throughout(self, force: str, capability: Capability, interval: Interval) -> int:
+        """Units of the force declared AVAILABLE less those booked at the busiest instant of the interval."""
+        mine = [u for u in self.units.values() if (u.force, u.capability, u.status) == (force, capability, AVAILABLE)]
+        intervals = [(start, end) for u in mine for _, start, end in u.bookings]
+        return len(mine) - most_at_once(intervals, *interval)
 
     def reserve(self, force: str, capability: Capability) -> int:
         return self.reserves.get((force, capability), 0)
 
-    def committed_to(self, request_id: str) -> set[str]:
-        return {unit_id for unit_id, unit in self.units.items() if unit.committed_to == request_id}
+    def booked_for(self, request_id: str) -> set[str]:
+        return {unit_id for unit_id, unit in self.units.items() if any(r == request_id for r, _, _ in unit.bookings)}
 
 
 async def observe(sessions: db.SessionFactory) -> Snapshot:
     async with sessions() as session:
         units = (await session.exec(select(Unit))).all()
+        bookings = await bookings_of(session, [unit.unit_id for unit in units])
         policies = (await session.exec(select(ForcePolicyRow))).all()
         outbox = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
     return Snapshot(
-        units={unit.unit_id: row_of(unit) for unit in units},
+        units={unit.unit_id: row_of(unit, bookings[unit.unit_id]) for unit in units},
         reserves={(row.force, Capability(c)): n for row in policies for c, n in row.reserve.items()},
         outbox=tuple(Published(type=m.event_type, data=json.loads(m.payload)["data"]) for m in outbox),
     )
 
 
-def row_of(unit: Unit) -> UnitRow:
+def row_of(unit: Unit, bookings: list[BookingRow]) -> UnitRow:
     windows = [Window.model_validate(window) for window in unit.windows]
     return UnitRow(
         force=unit.force,
@@ -333,7 +349,7 @@ def row_of(unit: Unit) -> UnitRow:
         scope=unit.scope,
         windows=tuple((window.start, window.end) for window in windows),
         status=unit.status,
-        committed_to=unit.committed_to,
+        bookings=frozenset((b.request_id, b.start, b.end) for b in bookings),
         version=unit.version,
     )
 
@@ -342,9 +358,9 @@ def row_of(unit: Unit) -> UnitRow:
 
 
 def check_step(step: Step, before: Snapshot, after: Snapshot, refused: MutualAidError | None) -> None:
-    every_unit_names_a_request_exactly_when_it_is_committed(after)
-    no_unit_is_committed_to_two_requests(step, before, after)
-    no_commit_leaves_a_lending_force_below_its_reserve(before, after)
+    no_unit_holds_two_bookings_that_overlap(after)
+    bookings_come_only_from_approvals_and_go_only_by_release_or_recall(step, before, after)
+    no_commit_leaves_a_lending_force_below_its_reserve(step, before, after)
     a_step_changes_only_the_units_it_names(step, before, after)
     if refused is not None:
         assert after == before, f"{step} was refused ({refused}) but left a trace"
@@ -354,40 +370,47 @@ def check_step(step: Step, before: Snapshot, after: Snapshot, refused: MutualAid
         a_commit_is_all_or_nothing(step, before, after)
 
 
-def every_unit_names_a_request_exactly_when_it_is_committed(after: Snapshot) -> None:
+def no_unit_holds_two_bookings_that_overlap(after: Snapshot) -> None:
     for unit_id, unit in after.units.items():
-        assert (unit.committed_to is not None) == (unit.status is COMMITTED), f"{unit_id}: {unit}"
+        ordered = sorted(unit.bookings, key=lambda booking: booking[1])
+        for (first, _, first_end), (second, second_start, _) in pairwise(ordered):
+            assert first_end <= second_start, f"{unit_id} is booked for {first} and {second} at once"
 
 
-def newly_committed(before: Snapshot, after: Snapshot) -> dict[str, UnitRow]:
-    return {
-        unit_id: unit
+def new_bookings(before: Snapshot, after: Snapshot) -> dict[str, set[tuple[str, datetime, datetime]]]:
+    """The bookings each unit holds after the step and did not before (units with none left out)."""
+    added = {
+        unit_id: set(unit.bookings - (before.units[unit_id].bookings if unit_id in before.units else frozenset()))
         for unit_id, unit in after.units.items()
-        if unit.status is COMMITTED and (unit_id not in before.units or before.units[unit_id].status is not COMMITTED)
     }
+    return {unit_id: bookings for unit_id, bookings in added.items() if bookings}
 
 
-def no_unit_is_committed_to_two_requests(step: Step, before: Snapshot, after: Snapshot) -> None:
+def bookings_come_only_from_approvals_and_go_only_by_release_or_recall(
+    step: Step, before: Snapshot, after: Snapshot
+) -> None:
     for unit_id, was in before.units.items():
         assert unit_id in after.units, f"{step} deleted {unit_id}"
-        now = after.units[unit_id]
-        if was.status is COMMITTED and now.status is COMMITTED:
-            assert now == was, f"{step}: {unit_id} committed to {was.committed_to} became {now}"
-        elif was.status is COMMITTED:
-            freed_by = (Release(request_id=was.committed_to or ""), Recall(unit_id=unit_id))
-            assert step in freed_by, f"{step} freed {unit_id}, committed to {was.committed_to}"
-    for unit_id, now in newly_committed(before, after).items():
-        was_status = before.units[unit_id].status if unit_id in before.units else None
-        assert isinstance(step, Commit), f"{step} committed {unit_id} to {now.committed_to}"
-        assert now.committed_to == step.request_id, f"{step} committed {unit_id} to {now.committed_to}"
-        assert was_status is AVAILABLE, f"{step} committed {unit_id}, which was {was_status}"
+        for booking in was.bookings - after.units[unit_id].bookings:
+            freed_by = (Release(request_id=booking[0]), Recall(unit_id=unit_id))
+            assert step in freed_by, f"{step} ended {unit_id}'s booking for {booking[0]}"
+    for unit_id, added in new_bookings(before, after).items():
+        assert isinstance(step, Commit), f"{step} booked {unit_id}: {added}"
+        assert {request for request, _, _ in added} == {step.request_id}, f"{step} booked {unit_id}: {added}"
+        assert {(start, end) for _, start, end in added} == {booking_interval(step.period)}
+        assert before.units[unit_id].status is AVAILABLE, f"{step} booked {unit_id}, declared {before.units[unit_id]}"
 
 
-def no_commit_leaves_a_lending_force_below_its_reserve(before: Snapshot, after: Snapshot) -> None:
-    drawn_on = {(unit.force, unit.capability) for unit in newly_committed(before, after).values()}
+def no_commit_leaves_a_lending_force_below_its_reserve(step: Step, before: Snapshot, after: Snapshot) -> None:
+    if not isinstance(step, Commit):
+        return
+    drawn_on = {
+        (after.units[unit_id].force, after.units[unit_id].capability) for unit_id in new_bookings(before, after)
+    }
     for force, capability in sorted(drawn_on):
-        left, reserve = after.available(force, capability), after.reserve(force, capability)
-        assert left >= reserve, f"a commit left {force} {left} {capability} available, below its reserve of {reserve}"
+        left = after.free_throughout(force, capability, booking_interval(step.period))
+        reserve = after.reserve(force, capability)
+        assert left >= reserve, f"a commit left {force} {left} {capability} free, below its reserve of {reserve}"
 
 
 def a_step_changes_only_the_units_it_names(step: Step, before: Snapshot, after: Snapshot) -> None:
@@ -399,8 +422,8 @@ def a_step_changes_only_the_units_it_names(step: Step, before: Snapshot, after: 
         case Commit():
             named = set(step.unit_ids)
         case Release():
-            named = before.committed_to(step.request_id)
-            assert not after.committed_to(step.request_id), f"{step} left units committed"
+            named = before.booked_for(step.request_id)
+            assert not after.booked_for(step.request_id), f"{step} left units booked"
     assert changed <= named, f"{step} changed {sorted(changed - named)}"
 
 
@@ -429,7 +452,7 @@ def a_commit_is_all_or_nothing(step: Commit, before: Snapshot, after: Snapshot) 
 
 
 def committable(step: Commit, before: Snapshot) -> list[UnitRow]:
-    """The distinct named units that exist, are AVAILABLE, cover the period and may go to the region."""
+    """The distinct named units that exist, are AVAILABLE, cover the period, are free around it and may go."""
     named = [before.units.get(unit_id) for unit_id in dict.fromkeys(step.unit_ids)]
     return [
         unit
@@ -437,6 +460,7 @@ def committable(step: Commit, before: Snapshot) -> list[UnitRow]:
         if unit is not None
         and unit.status is AVAILABLE
         and unit.covers(PERIODS[step.period])
+        and not unit.booked_during(booking_interval(step.period))
         and unit.lendable_to(step.requesting_region)
     ]
 
@@ -453,12 +477,15 @@ def is_true(failure: CommitFailure, step: Commit, before: Snapshot) -> bool:
         return unit.status is not AVAILABLE
     if failure.rule == "window":
         return not unit.covers(PERIODS[step.period])
+    if failure.rule == "booked":
+        return unit.booked_during(booking_interval(step.period))
     if failure.rule == "scope":
         return not unit.lendable_to(step.requesting_region)
     if failure.rule == "reserve":
         key = (unit.force, unit.capability)
         taking = sum(1 for other in committable(step, before) if (other.force, other.capability) == key)
-        return before.available(*key) - taking < before.reserve(*key)
+        free = before.free_throughout(*key, booking_interval(step.period))
+        return lendable(free, before.reserve(*key)) < taking
     return False
 
 
@@ -502,7 +529,7 @@ async def play(database_url: str, scenario: list[Step]) -> None:
     engine = db.create_engine(database_url)
     try:
         async with engine.begin() as connection:
-            for table in (Unit, ForcePolicyRow, OutboxMessage, InboxEntry):
+            for table in (BookingRow, Unit, ForcePolicyRow, OutboxMessage, InboxEntry):
                 await connection.execute(delete(table))
         sessions = db.session_factory(engine)
         availability = Availability(sessions)
@@ -519,7 +546,7 @@ async def play(database_url: str, scenario: list[Step]) -> None:
 STAFFS_1, STAFFS_2, STAFFS_3 = (f"staffordshire-psu-{n}" for n in (1, 2, 3))
 
 
-def test_no_sequence_of_steps_commits_a_force_below_its_reserve_or_a_unit_to_two_requests(
+def test_no_sequence_of_steps_commits_a_force_below_its_reserve_or_a_unit_twice_at_once(
     migrated_database: MigratedDatabase,
 ) -> None:
     """The properties of the module docstring hold after every step of every generated scenario."""
@@ -544,6 +571,15 @@ def test_no_sequence_of_steps_commits_a_force_below_its_reserve_or_a_unit_to_two
             Commit("req-2", (STAFFS_1,)),  # commits, now to req-2
             Redeliver(0),  # the first tasking.approved again: skipped
             Recall(STAFFS_1),  # UNAVAILABLE, committed to nothing
+        ]
+    )
+    @example(
+        scenario=[
+            Commit("req-1", (STAFFS_1,), period="inside early"),  # booked early
+            Commit("req-2", (STAFFS_1,), period="inside late"),  # and late: the bookings do not overlap
+            Commit("req-3", (STAFFS_1,), period="across the gap"),  # refused: window and bookings
+            Release("req-1"),  # the early booking ends, the late one stays
+            Commit("req-3", (STAFFS_1,), period="inside early"),  # booked early again, for req-3
         ]
     )
     def holds(scenario: list[Step]) -> None:

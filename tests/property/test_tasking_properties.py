@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from mutualaid.reconcile import compare
+from services.availability import queries as availability_queries
 from services.requests.domain import TERMINAL
 from services.tasking import queries
 from services.tasking.domain import ENDED_STATES, HOLDING_PROPOSALS, check_stand_down
@@ -152,9 +153,9 @@ class World:
             case Decide():
                 await self.decide(step)
             case Recall():
-                committed = await self.committed_units()
+                committed = sorted({unit_id for unit_id, _ in await self.booked()})
                 if committed:
-                    unit_id = sorted(committed)[step.pick % len(committed)]
+                    unit_id = committed[step.pick % len(committed)]
                     recalled = await self.h.client("availability").post(
                         f"/v1/units/{unit_id}/recall", json={"reason": "needed at home"}, headers=INTEGRATION
                     )
@@ -197,9 +198,9 @@ class World:
             f"{step} on {proposal.tier} of {request.requesting_region}: {answer.text}"
         )
 
-    async def committed_units(self) -> dict[str, str]:
-        units = (await self.h.client("availability").get("/v1/units?status=COMMITTED", headers=INTEGRATION)).json()
-        return {unit["unit_id"]: unit["committed_to"] for unit in units["items"]}
+    async def booked(self) -> set[tuple[str, str]]:
+        """(unit, request) bookings availability holds."""
+        return await availability_queries.booked_pairs(sessions=self.h.nodes["availability"].runtime.sessions)
 
     async def check(self, step: Step) -> None:
         sessions = self.h.tasking.sessions
@@ -212,16 +213,16 @@ class World:
                 for p in (await session.exec(select(Proposal).where(col(Proposal.status).in_(HOLDING_PROPOSALS)))).all()
                 if states[p.request_id] not in ENDED_STATES
             ]
-        held = [unit_id for proposal in live for unit_id in proposal.unit_ids()]
+        held = [unit_id for proposal in live for unit_id in proposal.unit_ids()]  # every request: the same period
         assert len(held) == len(set(held)), f"after {step}: a unit held twice in {[(p.id, p.unit_ids()) for p in live]}"
         holdings = await queries.holdings(sessions=sessions)
         for holding in holdings.values():
             if holding.state not in ENDED_STATES:
                 check_stand_down(holding.state, holds_units=True)
         if isinstance(step, Deliver):
-            committed = await self.committed_units()
-            event(f"settled with {min(len(committed), 3)}+ units committed")
-            findings = compare(committed, holdings)
+            booked = await self.booked()
+            event(f"settled with {min(len(booked), 3)}+ units booked")
+            findings = compare(booked, holdings)
             assert not findings, f"after {step}: " + "; ".join(map(str, findings))
             for request_id, holding in holdings.items():
                 if holding.state not in ENDED_STATES:

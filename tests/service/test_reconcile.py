@@ -1,6 +1,7 @@
 """`mutualaid reconcile`: silent on a settled system, and naming each kind of disagreement when there is one."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from typer.testing import CliRunner, Result
@@ -52,8 +53,10 @@ async def test_a_unit_committed_to_a_request_tasking_does_not_hold_it_for_is_nam
     await execute(
         system,
         "availability",
-        "UPDATE unit SET status = 'COMMITTED', committed_to = 'no-such-request' WHERE unit_id = :u",
+        "INSERT INTO booking (unit_id, request_id, proposal_id, host_force, start, \"end\", created_at)"
+        " VALUES (:u, 'no-such-request', '', 'west-midlands', :at, :at, :at)",
         u=stray,
+        at=datetime.now(UTC),
     )
     result = await reconcile(urls)
     assert result.exit_code == 1

@@ -1,11 +1,11 @@
 """Availability rules: windows, lending scope, reserves, the all-or-nothing commit and capacity."""
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.availability.domain import (
+    Booking,
     ForcePolicy,
     Tasking,
     UnitSnapshot,
@@ -39,15 +39,35 @@ def unit(unit_id: str, force: str = "staffordshire", **overrides: object) -> Uni
     return UnitSnapshot(**(values | overrides))  # type: ignore[arg-type]
 
 
-def tasking(*unit_ids: str, region: str = "West Midlands") -> Tasking:
-    return Tasking(request_id="req-2", requesting_region=region, start=START, end=END, unit_ids=list(unit_ids))
+def tasking(
+    *unit_ids: str, region: str = "West Midlands", start: datetime = START, end: datetime = END, eta: int = 0
+) -> Tasking:
+    return Tasking(
+        request_id="req-2",
+        host_force="west-midlands",
+        requesting_region=region,
+        start=start,
+        end=end,
+        unit_ids=list(unit_ids),
+        eta_minutes=[eta] * len(unit_ids),
+    )
+
+
+def booking(
+    unit_id: str, start: datetime, end: datetime, *, request: str = "req-1", host: str = "warwickshire"
+) -> Booking:
+    return Booking(unit_id=unit_id, request_id=request, host_force=host, start=start, end=end, capability=PSU)
 
 
 def failures_of(
-    t: Tasking, units: list[UnitSnapshot], policies: dict[str, ForcePolicy] | None = None
+    t: Tasking,
+    units: list[UnitSnapshot],
+    policies: dict[str, ForcePolicy] | None = None,
+    receiving: list[Booking] | None = None,
 ) -> list[tuple[str, str]]:
-    available = Counter((u.force, u.capability) for u in units if u.status == UnitStatus.AVAILABLE)
-    found = commit_failures(t, {u.unit_id: u for u in units}, available=available, policies=policies or {})
+    found = commit_failures(
+        t, {u.unit_id: u for u in units}, force_units=units, policies=policies or {}, receiving=receiving or []
+    )
     return [(failure.unit_id, failure.rule) for failure in found]
 
 
@@ -57,17 +77,48 @@ def test_available_units_whose_window_covers_the_period_commit() -> None:
 
 def test_each_failing_unit_is_named_with_its_rule() -> None:
     units = [
-        unit("taken", status=UnitStatus.COMMITTED, committed_to="req-1"),
+        unit("taken", bookings=(booking("taken", START + DAY, END + DAY),)),
+        unit("off", status=UnitStatus.UNAVAILABLE),
         unit("short", windows=[Window(start=START, end=END - timedelta(hours=1))]),
         unit("home", scope=LendingScope.FORCE),
         unit("ok"),
     ]
-    assert failures_of(tasking("taken", "short", "ghost", "home", "ok"), units) == [
-        ("taken", "available"),
+    assert failures_of(tasking("taken", "off", "short", "ghost", "home", "ok"), units) == [
+        ("taken", "booked"),
+        ("off", "available"),
         ("short", "window"),
         ("ghost", "exists"),
         ("home", "scope"),
     ]
+
+
+def test_a_unit_booked_for_another_period_is_free_for_this_one() -> None:
+    june = booking("a", START + 180 * DAY, START + 183 * DAY)
+    assert failures_of(tasking("a"), [unit("a", bookings=(june,), windows=[Window(start=START, end=june.end)])]) == []
+
+
+def test_a_booking_counts_the_travel_there_and_back() -> None:
+    before = booking("a", START - DAY, START - timedelta(hours=1))
+    assert failures_of(tasking("a", eta=30), [unit("a", bookings=(before,))]) == []
+    assert failures_of(tasking("a", eta=90), [unit("a", bookings=(before,))]) == [("a", "booked")]
+
+
+def test_a_force_receiving_a_capability_does_not_lend_it_for_an_overlapping_period() -> None:
+    lent_to_staffordshire = booking("w1", START + DAY, END, host="staffordshire")
+    assert failures_of(tasking("a"), [unit("a")], receiving=[lent_to_staffordshire]) == [("a", "in_need")]
+    later = booking("w1", END + DAY, END + 2 * DAY, host="staffordshire")
+    assert failures_of(tasking("a"), [unit("a")], receiving=[later]) == []
+
+
+def test_the_reserve_holds_at_every_instant_of_the_period() -> None:
+    policies = {"staffordshire": ForcePolicy(reserve={PSU: 1})}
+    busy_early = booking("b", START, START + DAY)
+    busy_late = booking("c", END - DAY, END)
+    units = [unit("a"), unit("b", bookings=(busy_early,)), unit("c", bookings=(busy_late,))]
+    assert failures_of(tasking("a"), units, policies) == []  # one of b and c is home at every instant
+    overlapping = booking("c", START + timedelta(hours=12), END)
+    units = [unit("a"), unit("b", bookings=(busy_early,)), unit("c", bookings=(overlapping,))]
+    assert failures_of(tasking("a"), units, policies) == [("a", "reserve")]
 
 
 def test_a_region_scoped_unit_is_lent_only_inside_its_region() -> None:
@@ -106,12 +157,14 @@ def test_a_unit_needs_a_window_that_ends_after_it_starts(windows: list[Window]) 
         merge_windows(windows)
 
 
-def test_a_committed_unit_cannot_be_redeclared_and_committed_cannot_be_declared() -> None:
+def test_a_booked_unit_cannot_be_redeclared_and_committed_cannot_be_declared() -> None:
+    live = (booking("a", START, END),)
     with pytest.raises(Conflict, match="recall it first"):
-        check_declarable(UnitStatus.COMMITTED, UnitStatus.AVAILABLE, "req-1")
+        check_declarable(UnitStatus.AVAILABLE, live, START)
     with pytest.raises(InvalidInput, match="COMMITTED"):
-        check_declarable(UnitStatus.AVAILABLE, UnitStatus.COMMITTED, None)
-    check_declarable(UnitStatus.AVAILABLE, UnitStatus.WITHDRAWN, None)
+        check_declarable(UnitStatus.COMMITTED, (), START)
+    check_declarable(UnitStatus.WITHDRAWN, (), START)
+    check_declarable(UnitStatus.WITHDRAWN, live, END + DAY)  # its booking has ended
 
 
 def test_an_update_based_on_an_old_version_is_refused() -> None:
@@ -128,12 +181,12 @@ def test_capacity_shows_what_a_force_can_still_lend() -> None:
         unit("a"),
         unit("b"),
         unit("c"),
-        unit("d", status=UnitStatus.COMMITTED, committed_to="req-1"),
+        unit("d", bookings=(booking("d", START - DAY, END),)),
         unit("e", status=UnitStatus.WITHDRAWN),
         unit("f", capability=Capability.AFO),
     ]
     policy = ForcePolicy(reserve={PSU: 2, Capability.CTSFO: 1}, national_commitment={PSU: 4})
-    lines = {line.capability: line for line in capacity(units, policy)}
+    lines = {line.capability: line for line in capacity(units, policy, START, START)}
     psu = lines[PSU]
     assert (psu.declared, psu.available, psu.committed, psu.reserve, psu.lendable) == (4, 3, 1, 2, 1)
     assert (psu.national_commitment, psu.commitment_met) == (4, False)
@@ -142,7 +195,7 @@ def test_capacity_shows_what_a_force_can_still_lend() -> None:
 
 
 def test_region_totals_add_forces_up() -> None:
-    one = capacity([unit("a"), unit("b")], ForcePolicy(reserve={PSU: 1}))
-    two = capacity([unit("c", force="warwickshire")], ForcePolicy())
+    one = capacity([unit("a"), unit("b")], ForcePolicy(reserve={PSU: 1}), START, END)
+    two = capacity([unit("c", force="warwickshire")], ForcePolicy(), START, END)
     [total] = sum_capacity(one + two)
     assert (total.declared, total.available, total.reserve, total.lendable) == (3, 3, 1, 2)

@@ -59,6 +59,7 @@ from services.tasking.planner.problem import (
     TravelModel,
     allocate,
     arrives_late,
+    free_around,
     is_candidate,
 )
 from shared.events import Shortfall
@@ -193,8 +194,8 @@ def _reach(
         if fleet.pool[index] < 0:
             continue
         eta = unit.readiness_minutes + travel.route(unit.base, demand.location).minutes
-        if not math.isfinite(eta):
-            continue  # no road or crossing joins them
+        if not math.isfinite(eta) or not free_around(unit, demand, eta):
+            continue  # no road or crossing joins them, or another booking leaves no time to go and come back
         # comparing minutes is exact except within the microsecond arrives_late rounds to; ask it there
         late = eta > slack if abs(eta - slack) > 1e-6 else arrives_late(demand, eta, now=now)
         costs.append((index, arrival_cost(eta), late))

@@ -13,7 +13,8 @@ from shared.vocabulary import Capability, LendingScope, Need, Window
 
 __all__ = ["GreatCircleTravel", "Place", "TravelModel"]  # where the problem's callers have always found them
 
-RULE_SET_VERSION = "2026.11-1"  # eligibility: capability, status, other force, scope, window, tier, reserve
+# eligibility: capability, status, other force, scope, window, bookings, force in need, tier, reserve
+RULE_SET_VERSION = "2026.11-2"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Demand:
     end: datetime
     needs: list[Need]
     regions: frozenset[str] | None = None  # regional tier: only units of these regions; None: national
+    in_need: frozenset[tuple[str, Capability]] = frozenset()  # forces asking for a capability at the same time
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class Candidate:
     readiness_minutes: int
     windows: list[Window]
     scope: LendingScope = LendingScope.NATIONAL
-    status: UnitStatus = UnitStatus.AVAILABLE
+    status: UnitStatus = UnitStatus.AVAILABLE  # as its force declared it; bookings say when it is lent
+    bookings: tuple[Window, ...] = ()  # when it is lent already, travel included
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,18 @@ def exclusion(unit: Candidate, demand: Demand) -> str | None:
         return "OUTSIDE_REGION"
     if not any(w.start <= demand.required_by and demand.end <= w.end for w in unit.windows):
         return "WINDOW"
+    if any(booking.start < demand.end and demand.required_by < booking.end for booking in unit.bookings):
+        return "BOOKED"
+    if (unit.force, unit.capability) in demand.in_need:
+        return "IN_NEED"
     return None
+
+
+def free_around(unit: Candidate, demand: Demand, eta_minutes: float) -> bool:
+    """No booking of the unit overlaps the demand's period with its travel there and back (eta each way)."""
+    travel = timedelta(minutes=eta_minutes)
+    start, end = demand.required_by - travel, demand.end + travel
+    return not any(booking.start < end and start < booking.end for booking in unit.bookings)
 
 
 def scope_allows(scope: LendingScope, unit_region: str, requesting_region: str) -> bool:
@@ -119,12 +133,13 @@ def allocate(
 ) -> tuple[float, str, Allocation] | None:
     """The unit sent to the demand: (arrival minutes, unit id, allocation), ordered soonest first, then by id.
 
-    None when no road or crossing joins the unit's base to the demand.
+    None when no road or crossing joins the unit's base to the demand, or another booking leaves it
+    no time to get there and back.
     """
     leg = travel.route(unit.base, demand.location)
-    if not math.isfinite(leg.minutes):
-        return None
     eta = unit.readiness_minutes + leg.minutes
+    if not math.isfinite(eta) or not free_around(unit, demand, eta):
+        return None
     allocation = Allocation(
         unit_id=unit.unit_id,
         force=unit.force,

@@ -81,6 +81,7 @@ def _demand_json(demand: Demand) -> dict[str, Any]:
         "end": demand.end.isoformat(),
         "needs": [{"capability": need.capability.value, "quantity": need.quantity} for need in demand.needs],
         "regions": sorted(demand.regions) if demand.regions is not None else None,
+        "in_need": sorted([force, capability.value] for force, capability in demand.in_need),
     }
 
 
@@ -94,6 +95,7 @@ def _demand(item: dict[str, Any]) -> Demand:
         end=datetime.fromisoformat(item["end"]),
         needs=[Need.model_validate(need) for need in item["needs"]],
         regions=frozenset(item["regions"]) if item["regions"] is not None else None,
+        in_need=frozenset((force, Capability(capability)) for force, capability in item.get("in_need", [])),
     )
 
 
@@ -108,6 +110,7 @@ def _unit_json(unit: Candidate) -> dict[str, Any]:
         "windows": [[w.start.isoformat(), w.end.isoformat()] for w in unit.windows],
         "scope": unit.scope.value,
         "status": unit.status.value,
+        "bookings": [[b.start.isoformat(), b.end.isoformat()] for b in unit.bookings],
     }
 
 
@@ -119,7 +122,12 @@ def _unit(item: dict[str, Any]) -> Candidate:
         capability=Capability(item["capability"]),
         base=Place(*item["base"]),
         readiness_minutes=item["readiness_minutes"],
-        windows=[Window(start=datetime.fromisoformat(s), end=datetime.fromisoformat(e)) for s, e in item["windows"]],
+        windows=_windows(item["windows"]),
         scope=LendingScope(item["scope"]),
         status=UnitStatus(item["status"]),
+        bookings=tuple(_windows(item.get("bookings", []))),
     )
+
+
+def _windows(pairs: list[list[str]]) -> list[Window]:
+    return [Window(start=datetime.fromisoformat(start), end=datetime.fromisoformat(end)) for start, end in pairs]
