@@ -53,7 +53,7 @@ async def test_a_unit_committed_to_a_request_tasking_does_not_hold_it_for_is_nam
     await execute(
         system,
         "availability",
-        "INSERT INTO booking (unit_id, request_id, proposal_id, host_force, start, \"end\", created_at)"
+        'INSERT INTO booking (unit_id, request_id, proposal_id, host_force, start, "end", created_at)'
         " VALUES (:u, 'no-such-request', '', 'west-midlands', :at, :at, :at)",
         u=stray,
         at=datetime.now(UTC),
