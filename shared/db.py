@@ -10,15 +10,31 @@ from typing import Any, ParamSpec, TypeVar
 from pydantic import TypeAdapter
 from sqlalchemy import JSON, Column, DateTime, Enum, Integer, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
 # What a transaction meets when a concurrent one got there first: run it again.
 CONFLICTS = (IntegrityError, OperationalError, StaleDataError)
+# PostgreSQL's deadlock detected and serialization failure: the loser of a race, to be run again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether a transaction failed only because a concurrent one won: a unique key, a version, a lock,
+    a deadlock the database broke up."""
+    if isinstance(error, CONFLICTS):
+        return True
+    if isinstance(error, DBAPIError):
+        for cause in (error.orig, getattr(error.orig, "__cause__", None)):
+            code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+            if code in RETRYABLE_SQLSTATES:
+                return True
+    return False
+
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -158,9 +174,9 @@ def retry_on_conflict(handler: Callable[P, Awaitable[R]]) -> Callable[P, Corouti
     @functools.wraps(handler)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(CONFLICTS),
-            stop=stop_after_attempt(5),
-            wait=wait_random(0, 0.05),
+            retry=retry_if_exception(is_conflict),
+            stop=stop_after_attempt(8),
+            wait=wait_random(0, 0.1),
             reraise=True,
         ):
             with attempt:

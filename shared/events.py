@@ -324,6 +324,9 @@ class RequestUnfilled(_TaskingEvent):
 
     event_type = "request.unfilled"
     unfilled: list[Shortfall]
+    partially_filled: bool = Field(
+        False, description="Units already approved or committed still serve the request: it is short, not empty"
+    )
 
 
 @register

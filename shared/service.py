@@ -17,7 +17,7 @@ from shared.forces import forces
 from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
 from shared.settings import ServiceSettings
-from shared.web import RefusalHook, install_operational_routes, install_problem_handlers
+from shared.web import RefusalHook, install_input_guard, install_operational_routes, install_problem_handlers
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ def build_app(
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
     install_problem_handlers(app, on_refused=on_refused)
+    install_input_guard(app)
     install_operational_routes(app, service=runtime.name, readiness=runtime.readiness)
     for router in routers:
         app.include_router(router)

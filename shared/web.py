@@ -52,6 +52,22 @@ def install_problem_handlers(app: FastAPI, *, on_refused: RefusalHook | None = N
     app.add_exception_handler(StarletteHTTPException, on_http_error)
 
 
+def install_input_guard(app: FastAPI) -> None:
+    """Refuse NUL characters anywhere in a request (path, query or body) with 422 problem+json.
+
+    PostgreSQL cannot store them in text, so one would otherwise fail deep in a handler (500) or,
+    worse, in another service that consumes an event carrying it.
+    """
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        raw = bytes(request.scope.get("raw_path") or b"") + b"?" + bytes(request.scope.get("query_string") or b"")
+        body = await request.body() if request.method in ("POST", "PUT", "PATCH") else b""
+        if b"%00" in raw or b"\x00" in raw or b"\\u0000" in body or b"\x00" in body:
+            return problem(422, "invalid-input", "Invalid input", "NUL characters are not accepted in any input")
+        return await call_next(request)
+
+
 def install_operational_routes(app: FastAPI, *, service: str, readiness: ReadinessCheck) -> None:
     """/healthz (the process answers), /readyz (database and broker answer) and /metrics."""
 

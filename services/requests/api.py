@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from services.requests import commands, queries
 from services.requests.domain import RequestRules, RequestStatus
@@ -21,6 +21,7 @@ from shared.service import Runtime
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
+RequestId = Annotated[str, Path(max_length=36, description="The request's id (a UUID)")]
 Submitter = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
 
 
@@ -55,14 +56,14 @@ async def submit_request(
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail)
-async def get_request(request_id: str, _: CurrentPrincipal, rt: Runtime) -> RequestDetail:
+async def get_request(request_id: RequestId, _: CurrentPrincipal, rt: Runtime) -> RequestDetail:
     """A request with its timeline: every status it went through and the event that moved it."""
     request, timeline = await queries.get_request(request_id, sessions=rt.sessions)
     return RequestDetail(**to_public(request).model_dump(), timeline=[to_timeline_item(e) for e in timeline])
 
 
 @router.post("/requests/{request_id}/cancel", response_model=RequestPublic)
-async def cancel_request(request_id: str, body: Cancellation, principal: Submitter, rt: Runtime) -> RequestPublic:
+async def cancel_request(request_id: RequestId, body: Cancellation, principal: Submitter, rt: Runtime) -> RequestPublic:
     """Cancel your force's request before it is approved, with a reason; tasking is told by request.cancelled."""
     request = await commands.cancel_request(request_id, principal=principal, reason=body.reason, uow=rt.uow)
     return to_public(request)

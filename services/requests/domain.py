@@ -159,8 +159,9 @@ CAUGHT_UP: dict[RequestStatus, tuple[str, RequestStatus]] = {
 
 
 def outcome_of(event_type: str, *, partial: bool = False) -> RequestStatus:
-    """The status an outcome event stands for; a partial approval leaves the request PARTIALLY_FILLED."""
-    if event_type == "tasking.approved" and partial:
+    """The status an outcome event stands for; a partial approval, or what cannot be filled while units
+    already serve the request, leaves it PARTIALLY_FILLED."""
+    if event_type in ("tasking.approved", "request.unfilled") and partial:
         return S.PARTIALLY_FILLED
     return OUTCOMES[event_type]
 

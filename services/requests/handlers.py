@@ -16,6 +16,7 @@ from services.requests.timeline import describe, move, on_timeline, timeline_ent
 from shared.cloudevents import CloudEvent, EventData
 from shared.events import (
     ProposalSuperseded,
+    RequestUnfilled,
     TaskingApproved,
     TaskingRejected,
 )
@@ -28,7 +29,10 @@ CONSUMER = "requests"
 
 async def record_outcome(event: CloudEvent, data: EventData, *, uow: UowFactory) -> None:
     """Apply a tasking or availability outcome to the request it names, once."""
-    outcome = outcome_of(data.event_type, partial=isinstance(data, TaskingApproved) and data.partial)
+    partial = (isinstance(data, TaskingApproved) and data.partial) or (
+        isinstance(data, RequestUnfilled) and data.partially_filled
+    )
+    outcome = outcome_of(data.event_type, partial=partial)
     closes = not isinstance(data, TaskingRejected) or data.closes_request
     moves = not only_on_timeline(data.event_type, closes_request=closes)
     request_id = _request_id(data)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.tasking import audit_store, commands, queries
 from services.tasking.deps import TaskingDeps
@@ -28,6 +28,8 @@ from shared.vocabulary import Capability
 
 router = APIRouter(prefix="/v1", tags=["proposals"])
 
+ProposalId = Annotated[str, Path(max_length=36, description="The proposal's id (a UUID)")]
+RequestId = Annotated[str, Path(max_length=36, description="The request's id (a UUID)")]
 Coordinator = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.NATIONAL_COORDINATOR))]
 
 
@@ -46,7 +48,7 @@ Deps = Annotated[TaskingDeps, Depends(deps_of)]
 async def list_proposals(
     _: CurrentPrincipal,
     rt: Runtime,
-    request_id: Annotated[str | None, Query(description="Only the proposals of this request")] = None,
+    request_id: Annotated[str | None, Query(max_length=36, description="Only the proposals of this request")] = None,
     status: ProposalStatus | None = None,
 ) -> ProposalList:
     """Proposals, oldest first, optionally for one request and in one status."""
@@ -55,13 +57,13 @@ async def list_proposals(
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalPublic)
-async def get_proposal(proposal_id: str, _: CurrentPrincipal, rt: Runtime) -> ProposalPublic:
+async def get_proposal(proposal_id: ProposalId, _: CurrentPrincipal, rt: Runtime) -> ProposalPublic:
     """One proposal: the units allocated, what is unfilled, and the decision on it."""
     return to_public(await queries.get_proposal(proposal_id, sessions=rt.sessions))
 
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic)
-async def approve(proposal_id: str, body: Approval, principal: Coordinator, d: Deps) -> ProposalPublic:
+async def approve(proposal_id: ProposalId, body: Approval, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Approve a pending proposal: the lending forces' units are committed to the request.
 
     409 (with the proposal's current state) when it is no longer pending, for example superseded by
@@ -72,13 +74,13 @@ async def approve(proposal_id: str, body: Approval, principal: Coordinator, d: D
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=ProposalPublic)
-async def reject(proposal_id: str, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
+async def reject(proposal_id: ProposalId, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Reject a pending proposal; a reason is required. Same scope and 409 as approve."""
     return to_public(await commands.reject(proposal_id, principal=principal, reason=body.reason, deps=d))
 
 
 @router.get("/proposals/{proposal_id}/explanation", response_model=Explanation)
-async def explain_proposal(proposal_id: str, _: CurrentPrincipal, rt: Runtime) -> Explanation:
+async def explain_proposal(proposal_id: ProposalId, _: CurrentPrincipal, rt: Runtime) -> Explanation:
     """Why this proposal: the planner and its settings, the inputs it saw, each unit chosen and each left out."""
     return Explanation.model_validate(await queries.explanation(proposal_id, sessions=rt.sessions))
 
@@ -87,7 +89,7 @@ StandingDown = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRAT
 
 
 @router.post("/requests/{request_id}/stand-down", response_model=StandDownResult, tags=["requests"])
-async def stand_down(request_id: str, body: StandDown, principal: StandingDown, d: Deps) -> StandDownResult:
+async def stand_down(request_id: RequestId, body: StandDown, principal: StandingDown, d: Deps) -> StandDownResult:
     """The host force ends its deployment: the lent units are released and the request closes."""
     request = await commands.stand_down(request_id, principal=principal, reason=body.reason, deps=d)
     return StandDownResult(request_id=request.request_id, state=request.state)
@@ -115,7 +117,7 @@ Auditor = Annotated[
 async def list_audit(
     _: Auditor,
     rt: Runtime,
-    request_id: Annotated[str | None, Query(description="Only the entries of this request")] = None,
+    request_id: Annotated[str | None, Query(max_length=36, description="Only the entries of this request")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> AuditList:
     """The audit trail, oldest first: every proposal, decision and refused attempt, chained by hash."""

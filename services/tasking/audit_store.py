@@ -3,11 +3,11 @@
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.tasking.audit import (
-    GENESIS,
     PROPOSAL_STATUS_OF_ACTION,
     StoredEntry,
     Verdict,
@@ -15,12 +15,21 @@ from services.tasking.audit import (
     status_on_trail,
     verify,
 )
-from services.tasking.models import AuditEntry
+from services.tasking.models import AuditEntry, AuditHead
 from shared.auth import Principal
 from shared.db import SessionFactory
 from shared.messaging import utcnow
 
 BODY_FIELDS = ("seq", "at", "action", "request_id", "proposal_id", "actor", "role", "detail")
+
+
+async def hold_head(session: AsyncSession) -> None:
+    """Take the audit trail's head for this transaction (a row lock; on SQLite, the write lock).
+
+    Every transaction that appends takes it first, before the rows it decides on, so appends queue
+    up in order and two transactions never wait on each other's locks the other way round.
+    """
+    await session.exec(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq))
 
 
 async def append(
@@ -32,10 +41,13 @@ async def append(
     proposal_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add an entry after the newest one, in the caller's transaction (a racing append fails on seq)."""
-    head = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(1))).first()
+    """Add an entry after the newest one, in the caller's transaction, and move the head to it."""
+    await hold_head(session)
+    head = await session.get(AuditHead, 1, populate_existing=True)
+    if head is None:
+        raise RuntimeError("the audit_head row is missing: run the tasking migrations")
     entry = AuditEntry(
-        seq=head.seq + 1 if head else 1,
+        seq=head.seq + 1,
         at=utcnow(),
         action=action,
         request_id=request_id,
@@ -43,11 +55,12 @@ async def append(
         actor=principal.sub if principal else "system:tasking",
         role=principal.role.value if principal else "system",
         detail=detail or {},
-        previous_hash=head.hash if head else GENESIS,
+        previous_hash=head.hash,
         hash="",
     )
     entry.hash = entry_hash(entry.previous_hash, body_of(entry))
-    session.add(entry)
+    head.seq, head.hash = entry.seq, entry.hash
+    session.add_all([entry, head])
     return entry
 
 

@@ -61,6 +61,7 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
             path=request.url.path,
             reason=error.detail,
             proposal_id=request.path_params.get("proposal_id"),
+            request_id=request.path_params.get("request_id"),
             deps=deps,
         )
 

@@ -19,9 +19,17 @@ from services.tasking.domain import (
     check_stand_down,
     covered,
     outstanding,
+    state_after_approval,
     state_after_rejection,
 )
-from services.tasking.lifecycle import audit, proposals_of, publish_for, supersede_pending
+from services.tasking.lifecycle import (
+    announce_supersessions,
+    audit,
+    deciding,
+    proposals_of,
+    publish_for,
+    supersede_pending,
+)
 from services.tasking.models import Proposal, RequestView
 from shared.auth import Principal
 from shared.db import retry_on_conflict
@@ -38,14 +46,14 @@ async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: 
     Raises NotFound (404), Forbidden (403: outside the coordinator's scope) and Conflict (409: the
     proposal is no longer pending, or allocates nothing).
     """
-    async with deps.uow() as work:
+    async with deciding(deps.uow) as work:
         proposal, request = await _for_decision(work.session, proposal_id, principal)
         if not proposal.allocations:
             raise Conflict("the proposal allocates no unit; there is nothing to approve")
         _decide(proposal, ProposalStatus.APPROVED, principal, reason, now=deps.clock())
         held = await proposals_of(work.session, request.request_id, frozenset({ProposalStatus.APPROVED}))
         left = outstanding(request.needs, covered(request.committed, [a for p in held for a in p.allocations]))
-        request.state = RequestState.APPROVED
+        request.state = state_after_approval(request.state)
         work.session.add_all([proposal, request])
         approved = TaskingApproved(
             request_id=request.request_id,
@@ -72,13 +80,14 @@ async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: T
     The request ends (REJECTED) only when nothing else of it is live: another pending proposal, an
     approved one or committed units keep it going. Raises NotFound, Forbidden and Conflict as approve.
     """
-    async with deps.uow() as work:
+    async with deciding(deps.uow) as work:
         proposal, request = await _for_decision(work.session, proposal_id, principal)
         _decide(proposal, ProposalStatus.REJECTED, principal, reason, now=deps.clock())
         others = [
             p for p in await proposals_of(work.session, request.request_id, HOLDING_PROPOSALS) if p.id != proposal.id
         ]
         request.state = state_after_rejection(
+            request.state,
             pending_left=any(p.status == ProposalStatus.PENDING for p in others),
             approved_left=any(p.status == ProposalStatus.APPROVED for p in others),
             committed=bool(request.committed),
@@ -93,6 +102,8 @@ async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: T
         )
         publish_for(work, request, rejected)
         await _audit_decision(work, "tasking.rejected", proposal, principal, reason)
+        if request.state == RequestState.REJECTED:
+            await announce_supersessions(work, request, None)  # what it lost before will not be replaced
         await work.commit()
         return proposal
 
@@ -104,7 +115,7 @@ async def stand_down(request_id: str, *, principal: Principal, reason: str, deps
     Allowed whenever the request holds units (committed, or approved and being committed), whatever
     its state. Raises NotFound (404), Forbidden (403: another force) and Conflict (409: nothing to stand down).
     """
-    async with deps.uow() as work:
+    async with deciding(deps.uow) as work:
         request = await work.session.get(RequestView, request_id)
         if request is None:
             raise NotFound(f"no request {request_id}")
@@ -124,19 +135,30 @@ async def stand_down(request_id: str, *, principal: Principal, reason: str, deps
 
 @retry_on_conflict
 async def record_refusal(
-    *, principal: Principal | None, method: str, path: str, reason: str, proposal_id: str | None, deps: TaskingDeps
+    *,
+    principal: Principal | None,
+    method: str,
+    path: str,
+    reason: str,
+    proposal_id: str | None,
+    deps: TaskingDeps,
+    request_id: str | None = None,
 ) -> None:
-    """A refused attempt (403) goes into the audit trail like any decision."""
-    async with deps.uow() as work:
+    """A refused attempt (403) goes into the audit trail like any decision, under the request it concerns."""
+    async with deciding(deps.uow) as work:
         proposal = await work.session.get(Proposal, proposal_id) if proposal_id else None
         await audit(
             work,
             "refused",
-            request_id=proposal.request_id if proposal else None,
-            proposal_id=proposal_id,
+            request_id=proposal.request_id
+            if proposal
+            else request_id
+            if request_id and len(request_id) <= 36
+            else None,
+            proposal_id=proposal.id if proposal else None,
             principal=principal,
             method=method,
-            path=path,
+            path=path[:500],
             reason=reason,
         )
         await work.commit()
@@ -202,7 +224,7 @@ async def release_again(request_id: str, *, by: str, uow: UowFactory) -> bool:
     Publishes tasking.stood_down again (availability releases whatever is still committed to the
     request; a repeat releases nothing) and audits it. False when the request has not ended.
     """
-    async with uow() as work:
+    async with deciding(uow) as work:
         request = await work.session.get(RequestView, request_id)
         if request is None or request.state not in ENDED_STATES:
             return False

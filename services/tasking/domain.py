@@ -88,8 +88,29 @@ def check_decidable(status: ProposalStatus) -> None:
         raise Conflict(f"proposal is {status.value}; only a PENDING proposal can be decided")
 
 
-def state_after_rejection(*, pending_left: bool, approved_left: bool, committed: bool) -> RequestState:
-    """A request's state once one of its proposals is rejected: it ends only when nothing else of it is live."""
+def state_when_nothing_more(*, committed: bool, live: set[ProposalStatus]) -> RequestState:
+    """A request's state when planning finds nothing more for it: what it already has decides."""
+    if committed:
+        return RequestState.MOBILISED
+    if ProposalStatus.APPROVED in live:
+        return RequestState.APPROVED
+    if ProposalStatus.PENDING in live:
+        return RequestState.PROPOSED
+    return RequestState.UNFILLED
+
+
+def state_after_approval(current: RequestState) -> RequestState:
+    """APPROVED, unless a re-plan is due (OPEN: a recall or a rejected commit): the next planning run moves it on."""
+    return current if current == RequestState.OPEN else RequestState.APPROVED
+
+
+def state_after_rejection(
+    current: RequestState, *, pending_left: bool, approved_left: bool, committed: bool
+) -> RequestState:
+    """A request's state once one of its proposals is rejected: it ends only when nothing else of it is live
+    and no re-plan is due."""
+    if current == RequestState.OPEN:
+        return current
     if pending_left:
         return RequestState.PROPOSED
     if committed:

@@ -2,7 +2,7 @@
 
 from services.tasking.deps import TaskingDeps
 from services.tasking.domain import ENDED_STATES, RequestState
-from services.tasking.lifecycle import audit, proposals_of, publish_for, supersede_pending
+from services.tasking.lifecycle import audit, deciding, proposals_of, publish_for, supersede_pending
 from services.tasking.models import PolicyView, Proposal, RequestView
 from services.tasking.readmodel import apply_unit_state
 from shared.cloudevents import CloudEvent
@@ -52,7 +52,7 @@ async def on_request_submitted(event: CloudEvent, data: RequestSubmitted, *, dep
 
 async def on_request_cancelled(event: CloudEvent, data: RequestCancelled, *, deps: TaskingDeps) -> None:
     """A cancelled request plans nothing more; its pending proposals are superseded, units it holds go home."""
-    async with deps.uow() as work:
+    async with deciding(deps.uow) as work:
         if await work.already_applied(consumer=CONSUMER, event=event):
             return
         request = await work.session.get(RequestView, data.request_id)

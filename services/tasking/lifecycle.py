@@ -4,6 +4,9 @@ Each runs inside the caller's unit of work and changes rows that carry a version
 commit fails (StaleDataError, then a retry on fresh state) when another decision got there first.
 """
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,9 +15,21 @@ from services.tasking.models import Proposal, RequestView
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, EventData, new_event
 from shared.events import ProposalStatus, ProposalSuperseded
-from shared.messaging import UnitOfWork
+from shared.messaging import UnitOfWork, UowFactory
 
 SOURCE = "/mutualaid/tasking"
+
+
+@contextlib.asynccontextmanager
+async def deciding(uow: UowFactory) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for a decision that goes into the audit trail: it takes the trail's head first.
+
+    Decisions then queue on the head instead of colliding on the next entry's number, and since
+    each takes it before any row it changes, two decisions never wait on each other in a circle.
+    """
+    async with uow() as work:
+        await audit_store.hold_head(work.session)
+        yield work
 
 
 def publish_for(work: UnitOfWork, request: RequestView, data: EventData, *, cause: CloudEvent | None = None) -> None:

@@ -139,4 +139,17 @@ class AuditEntry(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
 
 
-OWN_TABLES = frozenset({"tasking_request", "tasking_unit", "proposal", "tasking_policy", "audit_entry", "planning_run"})
+class AuditHead(SQLModel, table=True):
+    """The newest entry of the audit trail (one row): every append updates it first, so appends queue up
+    behind each other on it instead of colliding on the next sequence number."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+OWN_TABLES = frozenset(
+    {"tasking_request", "tasking_unit", "proposal", "tasking_policy", "audit_entry", "audit_head", "planning_run"}
+)

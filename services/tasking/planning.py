@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 
 from services.tasking.deps import TaskingDeps
-from services.tasking.domain import RequestState, covered, outstanding
-from services.tasking.lifecycle import announce_supersessions, audit, publish_for
+from services.tasking.domain import HOLDING_PROPOSALS, RequestState, covered, outstanding, state_when_nothing_more
+from services.tasking.lifecycle import announce_supersessions, audit, proposals_of, publish_for
 from services.tasking.models import PlanningRun, Proposal, RequestView
 from services.tasking.planner.problem import (
     RULE_SET_VERSION,
@@ -334,8 +334,11 @@ async def _record(
         )
     await announce_supersessions(work, request, created[0].id if created else None)
     if wanted and not created:
-        request.state = RequestState.UNFILLED if not request.committed else RequestState.MOBILISED
-        publish_for(work, request, RequestUnfilled(request_id=request.request_id, unfilled=unfilled))
+        live = {p.status for p in await proposals_of(work.session, request.request_id, HOLDING_PROPOSALS)}
+        request.state = state_when_nothing_more(committed=bool(request.committed), live=live)
+        serving = request.state != RequestState.UNFILLED  # units or proposals of it are still live
+        unfilled_event = RequestUnfilled(request_id=request.request_id, unfilled=unfilled, partially_filled=serving)
+        publish_for(work, request, unfilled_event)
         await audit(work, "request.unfilled", request_id=request.request_id, unfilled=_json(unfilled))
     else:
         request.state = RequestState.PROPOSED

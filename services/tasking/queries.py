@@ -136,13 +136,15 @@ async def holdings(*, sessions: SessionFactory) -> dict[str, Holding]:
 async def proposals_disagreeing_with_trail(*, sessions: SessionFactory) -> dict[str, str]:
     """Proposals whose status is not the one their audit entries tell: proposal id -> both (empty when all agree).
 
-    A proposal superseded for a request that will announce it with its next plan (still in the
-    request's `supersedes`) agrees while the trail still shows its status before that.
+    A proposal superseded for a request waiting for its re-plan (OPEN, the proposal in its
+    `supersedes`), which announces it with the new plan, agrees while the trail still shows its
+    status before that.
     """
     on_trail = await audit_store.proposal_statuses_on_trail(sessions=sessions)
     async with sessions() as session:
         proposals = (await session.exec(select(Proposal).order_by(col(Proposal.created_at)))).all()
-        announcing = {p for request in (await session.exec(select(RequestView))).all() for p in request.supersedes}
+        requests = (await session.exec(select(RequestView).where(RequestView.state == RequestState.OPEN))).all()
+        announcing = {p for request in requests for p in request.supersedes}  # with the re-plan due
     disagreements = {}
     for proposal in proposals:
         trail = on_trail.get(proposal.id)

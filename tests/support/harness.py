@@ -21,6 +21,7 @@ from sqlalchemy import Table, delete, update
 from sqlmodel import SQLModel, col, select
 
 from mutualaid.services import SERVICES, bootstrap, create_app, settings_for
+from services.tasking.audit import GENESIS
 from services.tasking.deps import TaskingDeps
 from services.tasking.planning import run_planning
 from shared import migrations
@@ -104,11 +105,15 @@ class Harness:
         return taken
 
     async def empty(self) -> None:
-        """Delete every row of every service (tables stay migrated): a fresh start for the next example."""
+        """Delete every row of every service (tables stay migrated) but the audit head, which starts the
+        trail again: a fresh start for the next example."""
         for node in self.nodes.values():
             async with node.runtime.engine.begin() as connection:
                 for table in reversed(own_tables(node.name)):
-                    await connection.execute(delete(table))
+                    if table.name == "audit_head":
+                        await connection.execute(update(table).values(seq=0, hash=GENESIS))
+                    else:
+                        await connection.execute(delete(table))
         self.delivered.clear()
 
 
