@@ -90,7 +90,8 @@ class ExcludedUnit(BaseModel):
     unit_id: str
     force: str
     reason: str = Field(
-        description="HOST_FORCE, NOT_AVAILABLE, SCOPE, OUTSIDE_REGION, WINDOW, HELD_BY_ANOTHER_PROPOSAL,"
+        description="HOST_FORCE, NOT_AVAILABLE, SCOPE, OUTSIDE_REGION, WINDOW, BOOKED (lent for an overlapping"
+        " period), IN_NEED (its force asks for that capability at the same time), HELD_BY_ANOTHER_PROPOSAL,"
         " FAILED_TO_COMMIT, TAKEN_BY_ANOTHER_REQUEST, RESERVE or NOT_NEEDED"
     )
 

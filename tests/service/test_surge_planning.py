@@ -1,0 +1,134 @@
+"""Planning a surge as a coordination centre would accept it: bookings in time, forces in need keep theirs."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.cloudevents import new_event
+from shared.events import Allocation, CommitRejected, TaskingApproved, UnitsCommitted
+from shared.vocabulary import Capability
+from tests.support.harness import Harness
+from tests.support.steps import (
+    NATIONAL,
+    checked,
+    coordinator,
+    decide,
+    declare,
+    headquarters,
+    operator,
+    pending,
+    proposals,
+    request_status,
+    unit,
+)
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+async def ask(h: Harness, force: str, quantity: int, start: datetime, days: float, priority: str = "P2") -> str:
+    body = {
+        "requesting_force": force,
+        "operation": f"Op {uuid.uuid4().hex[:6]}",
+        "priority": priority,
+        "location": headquarters(force),
+        "required_by": start.isoformat(),
+        "end": (start + timedelta(days=days)).isoformat(),
+        "needs": [{"capability": "PSU", "quantity": quantity}],
+    }
+    headers = operator(force) | {"Idempotency-Key": str(uuid.uuid4())}
+    request_id: str = checked(await h.client("requests").post("/v1/requests", json=body, headers=headers), 201)["id"]
+    await h.deliver()
+    return request_id
+
+
+async def declare_for_a_year(h: Harness, force: str) -> str:
+    return await declare(
+        h,
+        force,
+        "PSU",
+        available_from=(NOW - timedelta(days=1)).isoformat(),
+        available_until=(NOW + timedelta(days=365)).isoformat(),
+    )
+
+
+def unit_ids(proposal: dict[str, Any]) -> list[str]:
+    return [allocation["unit_id"] for allocation in proposal["allocations"]]
+
+
+async def test_a_unit_booked_for_june_is_offered_for_tonight(system: Harness) -> None:
+    psu = await declare_for_a_year(system, "staffordshire")
+    june = await ask(system, "west-midlands", 1, NOW + timedelta(days=200), days=3, priority="P3")
+    await system.plan()
+    checked(await decide(system, "approve", (await pending(system, june))["id"], coordinator("West Midlands")), 200)
+    await system.deliver()
+    assert (await unit(system, psu))["bookings"][0]["request_id"] == june
+
+    tonight = await ask(system, "warwickshire", 1, NOW + timedelta(hours=6), days=1, priority="P1")
+    await system.plan()
+    assert unit_ids(await pending(system, tonight)) == [psu]
+    checked(await decide(system, "approve", (await pending(system, tonight))["id"], coordinator("West Midlands")), 200)
+    await system.deliver()
+    booked = (await unit(system, psu))["bookings"]
+    assert [b["request_id"] for b in booked] == [tonight, june]
+    assert await request_status(system, tonight) == "MOBILISED"
+
+
+async def test_two_forces_asking_at_once_keep_their_own_units_instead_of_swapping_them(system: Harness) -> None:
+    for force in ("greater-manchester", "merseyside"):
+        for _ in range(2):
+            await declare_for_a_year(system, force)
+    lancashire = [await declare_for_a_year(system, "lancashire") for _ in range(2)]
+    manchester = await ask(system, "greater-manchester", 2, NOW + timedelta(hours=4), days=1, priority="P1")
+    liverpool = await ask(system, "merseyside", 2, NOW + timedelta(hours=4), days=1, priority="P1")
+    await system.plan()
+    offered = {
+        request_id: [a["force"] for p in await proposals(system, request_id) for a in p["allocations"]]
+        for request_id in (manchester, liverpool)
+    }
+    assert "merseyside" not in offered[manchester]
+    assert "greater-manchester" not in offered[liverpool]
+    assert sorted(u for p in [manchester, liverpool] for u in offered[p]) == ["lancashire", "lancashire"]
+    served, other_force = (manchester, "merseyside") if offered[manchester] else (liverpool, "greater-manchester")
+    [proposal] = await proposals(system, served)
+    explanation = checked(
+        await system.client("tasking").get(f"/v1/proposals/{proposal['id']}/explanation", headers=NATIONAL), 200
+    )
+    reasons = {item["force"]: item["reason"] for item in explanation["excluded"]}
+    assert reasons[other_force] == "IN_NEED"
+    assert set(unit_ids(proposal)) == set(lancashire)
+
+
+async def test_aid_is_never_committed_both_ways_between_two_forces(system: Harness) -> None:
+    """Availability refuses a commit that would make a force receiving PSUs lend PSUs at the same time."""
+    manchester_psu = await declare_for_a_year(system, "greater-manchester")
+    merseyside_psu = await declare_for_a_year(system, "merseyside")
+    await order(system, "to-manchester", "greater-manchester", merseyside_psu, "merseyside")
+    await order(system, "to-merseyside", "merseyside", manchester_psu, "greater-manchester")
+    await system.deliver()
+    outcomes = {
+        data.request_id: data for _, data in system.delivered if isinstance(data, UnitsCommitted | CommitRejected)
+    }
+    assert isinstance(outcomes["to-manchester"], UnitsCommitted)
+    refused = outcomes["to-merseyside"]
+    assert isinstance(refused, CommitRejected)
+    assert [failure.rule for failure in refused.failures] == ["in_need"]
+    assert (await unit(system, manchester_psu))["bookings"] == []
+
+
+async def order(h: Harness, request_id: str, host: str, unit_id: str, force: str) -> None:
+    """A tasking.approved straight to availability: lend unit_id of force to host for the next day."""
+    data = TaskingApproved(
+        request_id=request_id,
+        proposal_id=str(uuid.uuid4()),
+        requesting_force=host,
+        requesting_region="North West",
+        start=NOW + timedelta(hours=4),
+        end=NOW + timedelta(days=1),
+        allocations=[
+            Allocation(unit_id=unit_id, force=force, capability=Capability.PSU, eta_minutes=60, distance_km=50)
+        ],
+        approved_by="test",
+    )
+    handler = h.nodes["availability"].handler(data.topic, data.cloudevent_type())
+    assert handler is not None
+    await handler(new_event(data, source="/test"), data)
