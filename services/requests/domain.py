@@ -46,13 +46,13 @@ OUTCOMES: dict[str, RequestStatus] = {
 TERMINAL = frozenset({S.CANCELLED, S.CLOSED})
 
 # Planning ended for the request, but it may still hold units an earlier approval committed (part
-# of it approved and mobilised, then the rest rejected or found unfillable): tasking stands such a
-# request down (and only such a one), so a stand-down still moves it on and its units go home.
-PLANNING_ENDED = frozenset({S.REJECTED, S.UNFILLED})
+# of it approved and mobilised, then the rest rejected): tasking stands such a request down (and only
+# such a one), so a stand-down still moves it on and its units go home.
+PLANNING_ENDED = frozenset({S.REJECTED})
 
 # Its force may cancel a request until a proposal for it is approved (the table below agrees); a
 # request re-planned after an approval (back to MATCHING or PROPOSED) is no longer cancellable.
-CANCELLABLE = frozenset({S.SUBMITTED, S.MATCHING, S.ESCALATED, S.PROPOSED})
+CANCELLABLE = frozenset({S.SUBMITTED, S.MATCHING, S.ESCALATED, S.PROPOSED, S.UNFILLED})
 
 # Where each status may go: the whole lifecycle in one table.
 #
@@ -132,7 +132,8 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.STOOD_DOWN: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
     S.REJECTED: frozenset({S.STOOD_DOWN}),
-    S.UNFILLED: frozenset({S.STOOD_DOWN}),
+    # open until filled: capacity that appears later tops it up (a new proposal), until it is cancelled
+    S.UNFILLED: frozenset({S.MATCHING, S.ESCALATED, S.PROPOSED, S.STOOD_DOWN, S.CANCELLED}),
     S.CANCELLED: frozenset(),
 }
 

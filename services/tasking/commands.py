@@ -25,6 +25,7 @@ from services.tasking.domain import (
 from services.tasking.lifecycle import (
     announce_supersessions,
     audit,
+    capacity_appeared,
     deciding,
     proposals_of,
     publish_for,
@@ -104,8 +105,10 @@ async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: T
         await _audit_decision(work, "tasking.rejected", proposal, principal, reason)
         if request.state == RequestState.REJECTED:
             await announce_supersessions(work, request, None)  # what it lost before will not be replaced
+        await capacity_appeared(work.session)  # the rejected proposal's units are free
         await work.commit()
-        return proposal
+    deps.wake_planning()
+    return proposal
 
 
 @retry_on_conflict
@@ -128,6 +131,7 @@ async def stand_down(request_id: str, *, principal: Principal, reason: str, deps
         await supersede_pending(work, request, reason="request stood down")
         publish_for(work, request, TaskingStoodDown(request_id=request_id, stood_down_by=principal.sub, reason=reason))
         await audit(work, "tasking.stood_down", request_id=request_id, principal=principal, reason=reason)
+        await capacity_appeared(work.session)  # its pending proposals' units are free now, its booked ones soon
         await work.commit()
     deps.wake_planning()
     return request

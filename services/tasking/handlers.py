@@ -2,7 +2,14 @@
 
 from services.tasking.deps import TaskingDeps
 from services.tasking.domain import ENDED_STATES, RequestState
-from services.tasking.lifecycle import audit, deciding, proposals_of, publish_for, supersede_pending
+from services.tasking.lifecycle import (
+    audit,
+    capacity_appeared,
+    deciding,
+    proposals_of,
+    publish_for,
+    supersede_pending,
+)
 from services.tasking.models import PolicyView, Proposal, RequestView
 from services.tasking.readmodel import apply_unit_state
 from shared.cloudevents import CloudEvent
@@ -18,6 +25,7 @@ from shared.events import (
     UnitsCommitted,
     UnitsRecalled,
     UnitsReleased,
+    UnitStatus,
     UnitUpdated,
     UnitWithdrawn,
 )
@@ -73,6 +81,7 @@ async def on_request_cancelled(event: CloudEvent, data: RequestCancelled, *, dep
                 cancelled_by=data.cancelled_by,
                 reason=data.reason,
             )
+            await capacity_appeared(work.session)
         await work.commit()
     deps.wake_planning()
 
@@ -85,7 +94,10 @@ async def on_unit_state(
         if await work.already_applied(consumer=CONSUMER, event=event):
             return
         await apply_unit_state(work.session, data.unit)
+        if data.unit.declared_status() == UnitStatus.AVAILABLE:
+            await capacity_appeared(work.session)
         await work.commit()
+    deps.wake_planning()
 
 
 async def on_units_committed(event: CloudEvent, data: UnitsCommitted, *, deps: TaskingDeps) -> None:
@@ -150,6 +162,7 @@ async def _replan(work: UnitOfWork, request_id: str, proposal: Proposal | None, 
         work.session.add(proposal)
     request.state = RequestState.OPEN
     work.session.add(request)
+    await capacity_appeared(work.session)  # the other units of the superseded proposal are free
 
 
 async def on_units_released(event: CloudEvent, data: UnitsReleased, *, deps: TaskingDeps) -> None:
@@ -163,6 +176,7 @@ async def on_units_released(event: CloudEvent, data: UnitsReleased, *, deps: Tas
         if request is not None and request.committed:
             request.committed = {}
             work.session.add(request)
+        await capacity_appeared(work.session)
         await work.commit()
     deps.wake_planning()
 
@@ -178,4 +192,6 @@ async def on_policy_updated(event: CloudEvent, data: PolicyUpdated, *, deps: Tas
             policy.reserve = dict(data.reserve)
             policy.policy_version = data.policy_version
             work.session.add(policy)
+            await capacity_appeared(work.session)
         await work.commit()
+    deps.wake_planning()

@@ -7,6 +7,7 @@ commit fails (StaleDataError, then a retry on fresh state) when another decision
 import contextlib
 from collections.abc import AsyncIterator
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -109,3 +110,14 @@ async def announce_supersessions(
             superseded_by=replacement,
         )
     request.supersedes = []
+
+
+async def capacity_appeared(session: AsyncSession) -> None:
+    """Units may have become free (declared, released, unheld, a reserve lowered): every short request is
+    to be topped up by the next planning run. Bumps their versions, so a run planning them meanwhile
+    runs again with what is free now."""
+    await session.exec(
+        update(RequestView)
+        .where(col(RequestView.short), col(RequestView.top_up).is_(False))
+        .values(top_up=True, version=RequestView.version + 1)
+    )

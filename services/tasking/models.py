@@ -45,6 +45,8 @@ class RequestView(SQLModel, table=True):
     supersedes: list[str] = Field(
         default_factory=list, sa_column=json_column(list[str]), description="proposals the next one replaces"
     )
+    short: bool = Field(default=False, description="Its last planning left part of it unfilled")
+    top_up: bool = Field(default=False, description="Short, and capacity appeared since: plan it again")
     version: int = Field(default=1, sa_column=_REQUEST_VERSION)
 
 

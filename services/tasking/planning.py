@@ -15,10 +15,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from services.tasking.deps import TaskingDeps
-from services.tasking.domain import HOLDING_PROPOSALS, RequestState, covered, outstanding, state_when_nothing_more
+from services.tasking.domain import (
+    ENDED_STATES,
+    HOLDING_PROPOSALS,
+    RequestState,
+    covered,
+    outstanding,
+    state_when_nothing_more,
+)
 from services.tasking.lifecycle import announce_supersessions, audit, proposals_of, publish_for
 from services.tasking.models import PlanningRun, Proposal, RequestView
 from services.tasking.planner.problem import (
@@ -85,10 +93,11 @@ class Pool:
 
 
 async def plan_open_requests(work: UnitOfWork, *, planner: Planner, travel: TravelModel, now: datetime) -> int:
-    """Plan every OPEN request in this unit of work; returns how many requests were planned."""
+    """Plan every OPEN request, and every short one capacity appeared for since (a top-up), in this unit of
+    work; returns how many requests were planned."""
     planned = 0
     for priority in sorted(Priority):
-        batch = await _open_requests(work, priority)
+        batch = await _open_requests(work, priority, now)
         if batch:
             planned += len(batch)
             await _plan_batch(work, batch, priority, planner=planner, travel=travel, now=now)
@@ -96,10 +105,16 @@ async def plan_open_requests(work: UnitOfWork, *, planner: Planner, travel: Trav
     return planned
 
 
-async def _open_requests(work: UnitOfWork, priority: Priority) -> list[RequestView]:
+async def _open_requests(work: UnitOfWork, priority: Priority, now: datetime) -> list[RequestView]:
+    """OPEN requests, and short ones to top up until their start has passed."""
+    topping_up = and_(
+        col(RequestView.top_up),
+        col(RequestView.required_by) > now,
+        col(RequestView.state).not_in([*ENDED_STATES, RequestState.REJECTED]),
+    )
     query = (
         select(RequestView)
-        .where(RequestView.state == RequestState.OPEN, RequestView.priority == priority)
+        .where(or_(col(RequestView.state) == RequestState.OPEN, topping_up), RequestView.priority == priority)
         .order_by(col(RequestView.received_at), col(RequestView.request_id))
     )
     return list((await work.session.exec(query)).all())
@@ -167,8 +182,9 @@ async def _plan_cluster(
     plans, proposals = await _run(work, regional, pool, priority, Tier.REGIONAL, planner, travel, now)
     escalated = {rid: plan.unfilled for rid, plan in plans.items() if plan.unfilled}
     for rid, shortfall in escalated.items():
-        publish_for(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
-        await audit(work, "request.escalated", request_id=rid, shortfall=_json(shortfall))
+        if owners[rid].state == RequestState.OPEN:  # a top-up looks nationally again without saying so each time
+            publish_for(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
+            await audit(work, "request.escalated", request_id=rid, shortfall=_json(shortfall))
     national_demands = [
         demand_of(owners[rid], _needs(shortfall), regions=None, in_need=in_need[rid])
         for rid, shortfall in escalated.items()
@@ -178,7 +194,13 @@ async def _plan_cluster(
     for request in batch:
         rid = request.request_id
         last = national.get(rid) or plans.get(rid) or Plan(allocations=[])
-        await _record(work, request, wanted[rid], [*proposals.get(rid, []), *more.get(rid, [])], last.unfilled)
+        created = [*proposals.get(rid, []), *more.get(rid, [])]
+        topping_up = request.state != RequestState.OPEN
+        request.top_up, request.short = False, bool(wanted[rid]) and bool(last.unfilled)
+        work.session.add(request)
+        if topping_up and not created:
+            continue  # nothing new for a short request: nothing to say
+        await _record(work, request, wanted[rid], created, last.unfilled)
 
 
 def _overlaps(request: RequestView, start: datetime, end: datetime) -> bool:

@@ -30,6 +30,7 @@ from services.availability import queries as availability_queries
 from services.requests.domain import TERMINAL
 from services.tasking import queries
 from services.tasking.domain import ENDED_STATES, HOLDING_PROPOSALS, check_stand_down
+from services.tasking.lifecycle import capacity_appeared
 from services.tasking.models import Proposal, RequestView
 from tests.support.harness import Harness, database_urls, harness
 from tests.support.steps import INTEGRATION, NATIONAL, coordinator, decide, declare, operator, stand_down, submit
@@ -241,6 +242,27 @@ async def play(urls: dict[str, str], scenario: list[Step]) -> None:
         for step in [*scenario, Deliver()]:
             await world.take(step)
             await world.check(step)
+        await no_fitting_unit_idles_while_a_request_is_short(h)
+
+
+async def no_fitting_unit_idles_while_a_request_is_short(h: Harness) -> None:
+    """Once the system settles, planning every short request once more finds nothing new: the top-ups
+    that capacity triggered along the way have already used whatever fits."""
+    for _ in range(5):
+        await h.plan()
+        if not await h.deliver():
+            break
+    before = await proposal_count(h)
+    async with h.tasking.uow() as work:
+        await capacity_appeared(work.session)
+        await work.commit()
+    await h.plan()
+    assert await proposal_count(h) == before, "a unit that fits a short request was left idle"
+
+
+async def proposal_count(h: Harness) -> int:
+    async with h.tasking.sessions() as session:
+        return len((await session.exec(select(Proposal))).all())
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -299,6 +321,19 @@ def test_no_sequence_of_decisions_strands_a_unit_or_contradicts_the_audit_trail(
             Cancel(1),  # approved: refused, stand down instead
             StandDown(0),
             Deliver(),
+        ]
+    )
+    @example(
+        scenario=[
+            Submit("west-midlands", "PSU", 2, "P2"),
+            Plan(),  # Staffordshire's two
+            Submit("west-midlands", "PSU", 2, "P2"),
+            Plan(),  # Warwickshire's one and a North West one
+            Submit("west-midlands", "PSU", 2, "P2"),
+            Plan(),  # one North West unit left: short
+            Decide("reject", 0, "host region"),  # units go free: the short request is topped up
+            Deliver(),
+            Plan(),
         ]
     )
     def holds(scenario: list[Step]) -> None:

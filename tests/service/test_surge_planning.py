@@ -19,6 +19,7 @@ from tests.support.steps import (
     pending,
     proposals,
     request_status,
+    stand_down,
     unit,
 )
 
@@ -132,3 +133,45 @@ async def order(h: Harness, request_id: str, host: str, unit_id: str, force: str
     handler = h.nodes["availability"].handler(data.topic, data.cloudevent_type())
     assert handler is not None
     await handler(new_event(data, source="/test"), data)
+
+
+async def test_requests_left_unfilled_are_topped_up_when_units_are_declared(system: Harness) -> None:
+    hosts = ["west-yorkshire", "lancashire", "durham", "cleveland"]
+    waiting = [await ask(system, host, 4, NOW + timedelta(hours=8), days=2) for host in hosts]
+    await system.plan()
+    await system.deliver()
+    assert [await request_status(system, request_id) for request_id in waiting] == ["UNFILLED"] * 4
+
+    for force in ["north-yorkshire"] * 8 + ["cumbria"] * 8:
+        await declare_for_a_year(system, force)  # each declaration is delivered: tasking marks the short ones
+    await system.plan()
+    await system.deliver()
+    offered = [a for request_id in waiting for p in await proposals(system, request_id) for a in p["allocations"]]
+    assert len(offered) == 16
+    assert {a["force"] for a in offered} == {"north-yorkshire", "cumbria"}
+    assert [await request_status(system, request_id) for request_id in waiting] == ["PROPOSED"] * 4
+    assert await system.plan() == 0  # topped up: nothing short is left to plan
+
+
+async def test_a_partly_filled_request_is_topped_up_when_a_unit_is_released(system: Harness) -> None:
+    first = await declare_for_a_year(system, "staffordshire")
+    second = await declare_for_a_year(system, "warwickshire")
+    earlier = await ask(system, "west-mercia", 1, NOW + timedelta(hours=6), days=1)
+    await system.plan()
+    checked(await decide(system, "approve", (await pending(system, earlier))["id"], coordinator("West Midlands")), 200)
+    await system.deliver()
+    short = await ask(system, "west-midlands", 2, NOW + timedelta(hours=6), days=1)
+    await system.plan()
+    checked(await decide(system, "approve", (await pending(system, short))["id"], coordinator("West Midlands")), 200)
+    await system.deliver()
+    assert await request_status(system, short) == "PARTIALLY_FILLED"
+
+    checked(await stand_down(system, earlier, "west-mercia"), 200)
+    await system.deliver()
+    await system.plan()
+    await system.deliver()
+    top_up = await pending(system, short)
+    assert unit_ids(top_up) in ([first], [second])
+    detail = checked(await system.client("requests").get(f"/v1/requests/{short}", headers=NATIONAL), 200)
+    assert detail["status"] == "PROPOSED"
+    assert [entry["event_type"] for entry in detail["timeline"]][-1] == "proposal.created"

@@ -184,7 +184,7 @@ def test_a_rejected_proposal_that_leaves_the_request_going_moves_nothing() -> No
 def test_the_table_covers_every_status_and_closes_only_a_stood_down_request() -> None:
     assert set(TRANSITIONS) == set(RequestStatus)
     assert {S.CANCELLED, S.CLOSED} == TERMINAL
-    assert {S.REJECTED, S.UNFILLED} == PLANNING_ENDED
+    assert {S.REJECTED} == PLANNING_ENDED
     assert TRANSITIONS[S.STOOD_DOWN] == {S.CLOSED}
     assert {status for status, allowed in TRANSITIONS.items() if S.CLOSED in allowed} == {S.STOOD_DOWN}
     assert all(S.SUBMITTED not in allowed for allowed in TRANSITIONS.values())
@@ -198,7 +198,7 @@ def test_an_overtaken_commit_or_release_is_caught_up_with() -> None:
 
 
 def test_a_request_can_be_cancelled_only_before_approval() -> None:
-    assert {S.SUBMITTED, S.MATCHING, S.ESCALATED, S.PROPOSED} == CANCELLABLE
+    assert {S.SUBMITTED, S.MATCHING, S.ESCALATED, S.PROPOSED, S.UNFILLED} == CANCELLABLE
     assert {status for status, allowed in TRANSITIONS.items() if S.CANCELLED in allowed} == CANCELLABLE
     for status in CANCELLABLE:
         check_cancellable(status, approved_before=False)
