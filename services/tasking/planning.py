@@ -12,7 +12,7 @@ a decision taken while it ran: it only changes requests and proposals at the ver
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_
@@ -59,6 +59,8 @@ from shared.vocabulary import Capability, Need, Priority
 
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
 TRAVEL_MARGIN = timedelta(hours=24)  # around a period: travel there and back, for holds and bookings
+PREEMPTED = "a unit was taken by a higher-priority request"
+PREEMPTIONS_PER_MINUTE = 1  # a request's pending proposal is taken apart at most this often: no churn
 
 
 async def run_planning(deps: TaskingDeps) -> int:
@@ -132,8 +134,13 @@ async def _plan_batch(
     holding = await holding_proposals(work.session)
     live = await live_requests(work.session)
     owners = {r.request_id: r for r in live} | {r.request_id: r for r in batch}
+    recently = await _recently_preempted(work, now - timedelta(minutes=1))
     preemptible = [
-        p for p in holding if p.status == ProposalStatus.PENDING and owners[p.request_id].priority > priority
+        p
+        for p in holding
+        if p.status == ProposalStatus.PENDING
+        and owners[p.request_id].priority > priority
+        and recently[p.request_id] < PREEMPTIONS_PER_MINUTE
     ]
     for cluster in clusters(batch):
         await _plan_cluster(
@@ -171,7 +178,7 @@ async def _plan_cluster(
     start = min(r.required_by for r in batch) - TRAVEL_MARGIN
     end = max(r.end for r in batch) + TRAVEL_MARGIN
     overlapping = [p for p in holding if _overlaps(owners[p.request_id], start, end)]
-    pool = await _pool(work, batch, held_unit_ids(overlapping) - held_unit_ids(preemptible), start, end)
+    pool = await _pool(work, batch, held_unit_ids(overlapping), held_unit_ids(preemptible), start, end)
     wanted = {r.request_id: outstanding(r.needs, _covered(r, holding)) for r in batch}
     in_need = {r.request_id: forces_in_need(r, owners.values()) for r in batch}
     regional = [
@@ -190,7 +197,7 @@ async def _plan_cluster(
         for rid, shortfall in escalated.items()
     ]
     national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
-    _supersede_preempted(work, preemptible, [*plans.values(), *national.values()], owners)
+    _supersede_preempted(work, preemptible, [*plans.values(), *national.values()], owners, now)
     for request in batch:
         rid = request.request_id
         last = national.get(rid) or plans.get(rid) or Plan(allocations=[])
@@ -240,16 +247,20 @@ def demand_of(
     )
 
 
-async def _pool(work: UnitOfWork, batch: list[RequestView], held: set[str], start: datetime, end: datetime) -> Pool:
-    """The units of the batch's capabilities that no proposal holds in the period, and what each force can lend
-    in it: its units neither held nor booked at the busiest moment of the period, less its reserve."""
+async def _pool(
+    work: UnitOfWork, batch: list[RequestView], held: set[str], preemptible: set[str], start: datetime, end: datetime
+) -> Pool:
+    """The units of the batch's capabilities that no proposal holds in the period (those only pending
+    proposals of lower priorities hold are in, marked: taken only if they must be), and what each force
+    can lend in it: its units neither held nor booked at the busiest moment of the period, less its reserve."""
     capabilities = {need.capability for request in batch for need in request.needs}
     units = await available_units(work.session, capabilities)
     excluded = {unit_id for request in batch for unit_id in request.excluded_units}
-    set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in held]
-    set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - held]
-    free = [u for u in units if u.unit_id not in held | excluded]
-    not_held = [u for u in units if u.unit_id not in held]
+    kept = held - preemptible
+    set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in kept]
+    set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - kept]
+    free = [replace(u, preemptible=u.unit_id in preemptible) for u in units if u.unit_id not in kept | excluded]
+    not_held = [u for u in units if u.unit_id not in kept]
     free_in_period = free_counts(not_held) - booked_at_the_busiest(not_held, start, end)
     lendable = lendable_counts(free_in_period, await reserves(work.session))
     return Pool(units=free, lendable=lendable, set_aside=set_aside)
@@ -322,8 +333,18 @@ def _proposal(request_id: str, plan: Plan, tier: Tier, run: PlanningRun) -> Prop
     )
 
 
+async def _recently_preempted(work: UnitOfWork, since: datetime) -> Counter[str]:
+    """How many proposals of each request a higher priority took units from since then."""
+    query = select(Proposal.request_id).where(
+        Proposal.status == ProposalStatus.SUPERSEDED,
+        Proposal.decision_reason == PREEMPTED,
+        col(Proposal.decided_at) > since,
+    )
+    return Counter((await work.session.exec(query)).all())
+
+
 def _supersede_preempted(
-    work: UnitOfWork, preemptible: list[Proposal], plans: list[Plan], owners: dict[str, RequestView]
+    work: UnitOfWork, preemptible: list[Proposal], plans: list[Plan], owners: dict[str, RequestView], now: datetime
 ) -> None:
     """Lower-priority pending proposals that lost a unit are superseded; their requests are planned again."""
     taken = {a.unit_id for plan in plans for a in plan.allocations}
@@ -331,7 +352,8 @@ def _supersede_preempted(
         if not proposal.unit_ids() & taken:
             continue
         proposal.status = ProposalStatus.SUPERSEDED
-        proposal.decision_reason = "a unit was taken by a higher-priority request"
+        proposal.decision_reason = PREEMPTED
+        proposal.decided_at = now
         owner = owners[proposal.request_id]
         owner.supersedes = [*owner.supersedes, proposal.id]
         owner.state = RequestState.OPEN

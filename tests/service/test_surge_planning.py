@@ -175,3 +175,31 @@ async def test_a_partly_filled_request_is_topped_up_when_a_unit_is_released(syst
     detail = checked(await system.client("requests").get(f"/v1/requests/{short}", headers=NATIONAL), 200)
     assert detail["status"] == "PROPOSED"
     assert [entry["event_type"] for entry in detail["timeline"]][-1] == "proposal.created"
+
+
+async def test_a_higher_priority_takes_a_unit_a_lower_one_holds_only_when_it_must_and_rarely(system: Harness) -> None:
+    units = {await declare_for_a_year(system, "staffordshire"), await declare_for_a_year(system, "warwickshire")}
+    planned = await ask(system, "west-midlands", 1, NOW + timedelta(hours=8), days=1, priority="P3")
+    await system.plan()
+    held = await pending(system, planned)
+    [free] = units - set(unit_ids(held))
+
+    urgent = await ask(system, "west-midlands", 1, NOW + timedelta(hours=8), days=1, priority="P1")
+    await system.plan()
+    assert unit_ids(await pending(system, urgent)) == [free]  # a free unit on time: the planned one keeps its own
+    assert (await pending(system, planned))["id"] == held["id"]
+
+    second = await ask(system, "west-midlands", 1, NOW + timedelta(hours=8), days=1, priority="P1")
+    await system.plan()  # nothing else is free: only now is the held unit taken
+    await system.deliver()
+    assert unit_ids(await pending(system, second)) == unit_ids(held)
+    assert await request_status(system, planned) == "UNFILLED"
+
+    replacement = await declare_for_a_year(system, "west-mercia")  # the planned request is topped up with it
+    await system.plan()
+    assert unit_ids(await pending(system, planned)) == [replacement]
+    third = await ask(system, "west-midlands", 1, NOW + timedelta(hours=8), days=1, priority="P1")
+    await system.plan()
+    await system.deliver()
+    assert unit_ids(await pending(system, planned)) == [replacement]  # no second change within the minute
+    assert await request_status(system, third) == "UNFILLED"

@@ -33,10 +33,13 @@ def plan_nearest(
     allocations: list[Allocation] = []
     unfilled: list[Shortfall] = []
     for need in demand.needs:
-        candidates = (
-            allocate(unit, demand, travel, now) for unit in units if is_candidate(unit, demand, need.capability)
+        fitting = [unit for unit in units if is_candidate(unit, demand, need.capability)]
+        held = {unit.unit_id for unit in fitting if unit.preemptible}
+        candidates = (allocate(unit, demand, travel, now) for unit in fitting)
+        # nearest first, but a unit a lower priority holds only after every free one
+        ranked = sorted(
+            (reachable for reachable in candidates if reachable is not None), key=lambda r: (r[1] in held, r)
         )
-        ranked = sorted(reachable for reachable in candidates if reachable is not None)
         chosen = 0
         reserve_limited: set[str] = set()
         for _, _, allocation in ranked:

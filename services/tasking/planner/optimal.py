@@ -5,6 +5,8 @@ sends units to needs through one network and optimises, in this order:
 
 1. on time: the most allocations that arrive by `required_by` (`arrives_late` false);
 2. filled: the most units allocated; a late unit only where no on-time one can be had, flagged late;
+2b. the fewest units taken from pending proposals of lower priorities (a higher priority takes one only
+   when it could otherwise not be on time or filled: materially better, not merely nearer);
 3. the least total arrival time (readiness plus travel);
 4. the fewest lending forces, counted per request (each force lending to a request is one more
    liaison for it) and summed over the batch;
@@ -16,8 +18,9 @@ How. Units of one force and capability that reach the same needs at the same cos
 and form a class. The network is source -> (force, capability) pool, capacity its lendable count ->
 class, capacity its size -> need, cost the arrival time, and each need takes its quantity; a bypass
 source -> need at a high cost carries what stays unfilled. Costs are integers: arrival times in whole
-seconds (rounding to minutes would make arrival times 59 s apart tie), plus, on a late arc, a penalty
-larger than any change (2) and (3) can make; the bypass costs that penalty plus one larger than any
+seconds (rounding to minutes would make arrival times 59 s apart tie), plus, on the arc of a unit a
+lower priority holds, a penalty larger than any change (3) can make, plus, on a late arc, a penalty
+larger than any change (2), (2b) and (3) can make; the bypass costs that penalty plus one larger than any
 change (3) can make. One min-cost flow (OR-Tools SimpleMinCostFlow) then solves (1)-(3) exactly.
 
 (4) and (5) choose among the optima of (1)-(3). Shortest distances in the residual network of the optimal
@@ -204,17 +207,20 @@ def _reach(
 
 def _classes(fleet: _Fleet, slots: list[_Slot], lendable: list[int], reaches: list[list[Reach]]) -> _Network:
     """Interchangeable units in classes, and the arcs' integer costs with their penalties."""
-    members: dict[tuple[int, tuple[Reach, ...]], list[int]] = {}
+    members: dict[tuple[int, bool, tuple[Reach, ...]], list[int]] = {}
     for unit, reach in enumerate(reaches):
         if reach:
-            members.setdefault((fleet.pool[unit], tuple(reach)), []).append(unit)
+            key = (fleet.pool[unit], fleet.units[unit].preemptible, tuple(reach))
+            members.setdefault(key, []).append(unit)
     longest = max((seconds for reach in reaches for _, seconds, _ in reach), default=0) + 1
     most = min(sum(slot.need.quantity for slot in slots), sum(len(group) for group in members.values()))
-    unfilled_penalty = most * longest + 1
-    late_penalty = most * (unfilled_penalty + longest) + 1
+    preempt_penalty = most * longest + 1
+    unfilled_penalty = most * (preempt_penalty + longest) + 1
+    late_penalty = most * (unfilled_penalty + preempt_penalty + longest) + 1
+    preempts = [fleet.units[group[0]].preemptible for group in members.values()]
     arcs = [
-        (c, slot, s + late_penalty * late, len(group))
-        for c, ((_, reach), group) in enumerate(members.items())
+        (c, slot, s + preempt_penalty * preempts[c] + late_penalty * late, len(group))
+        for c, ((_, _, reach), group) in enumerate(members.items())
         for slot, s, late in reach
     ]
     return _Network(
@@ -223,7 +229,7 @@ def _classes(fleet: _Fleet, slots: list[_Slot], lendable: list[int], reaches: li
         slots=slots,
         lendable=lendable,
         classes=list(members.values()),
-        class_pool=[pool for pool, _ in members],
+        class_pool=[pool for pool, _, _ in members],
         arc_class=[cls for cls, _, _, _ in arcs],
         arc_slot=[slot for _, slot, _, _ in arcs],
         arc_cost=[cost for _, _, cost, _ in arcs],

@@ -46,6 +46,7 @@ class Candidate:
     scope: LendingScope = LendingScope.NATIONAL
     status: UnitStatus = UnitStatus.AVAILABLE  # as its force declared it; bookings say when it is lent
     bookings: tuple[Window, ...] = ()  # when it is lent already, travel included
+    preemptible: bool = False  # held by a pending proposal of a lower priority: taken only if it must be
 
 
 @dataclass(frozen=True)
