@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from services.tasking import audit_store, commands, queries
+from services.tasking import audit_store, commands, donors, queries
 from services.tasking.deps import TaskingDeps
 from services.tasking.models import Proposal
 from services.tasking.schemas import (
@@ -12,12 +12,14 @@ from services.tasking.schemas import (
     AuditItem,
     AuditList,
     AuditVerdict,
+    DonorAnswer,
     Explanation,
     PlanningUnit,
     PlanningUnitList,
     ProposalList,
     ProposalPublic,
     Rejection,
+    Replan,
     StandDown,
     StandDownResult,
 )
@@ -30,6 +32,7 @@ router = APIRouter(prefix="/v1", tags=["proposals"])
 
 ProposalId = Annotated[str, Path(max_length=36, description="The proposal's id (a UUID)")]
 RequestId = Annotated[str, Path(max_length=36, description="The request's id (a UUID)")]
+UnitId = Annotated[str, Path(max_length=64, description="The unit's id, as its force declared it")]
 Coordinator = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.NATIONAL_COORDINATOR))]
 
 
@@ -64,19 +67,63 @@ async def get_proposal(proposal_id: ProposalId, _: CurrentPrincipal, rt: Runtime
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic)
 async def approve(proposal_id: ProposalId, body: Approval, principal: Coordinator, d: Deps) -> ProposalPublic:
-    """Approve a pending proposal: the lending forces' units are committed to the request.
+    """Approve a pending proposal, or part of it (`unit_ids`): those units are committed to the request;
+    the others are not offered to it again, and what they would have covered is planned again.
 
     409 (with the proposal's current state) when it is no longer pending, for example superseded by
     a planning run or decided by another coordinator meanwhile. REGIONAL proposals: a coordinator of
     the host's region; NATIONAL proposals: a national coordinator.
     """
-    return to_public(await commands.approve(proposal_id, principal=principal, reason=body.reason, deps=d))
+    approved = await commands.approve(
+        proposal_id, principal=principal, reason=body.reason, deps=d, unit_ids=body.unit_ids
+    )
+    return to_public(approved)
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=ProposalPublic)
 async def reject(proposal_id: ProposalId, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
-    """Reject a pending proposal; a reason is required. Same scope and 409 as approve."""
-    return to_public(await commands.reject(proposal_id, principal=principal, reason=body.reason, deps=d))
+    """Reject a pending proposal, or named units of it, with a reason: they are not offered to the request
+    again and it is planned again at once; `end_request` rejects the request itself. Scope and 409 as approve."""
+    rejected = await commands.reject(
+        proposal_id,
+        principal=principal,
+        reason=body.reason,
+        deps=d,
+        unit_ids=body.unit_ids,
+        end_request=body.end_request,
+    )
+    return to_public(rejected)
+
+
+@router.post("/proposals/{proposal_id}/replan", response_model=ProposalPublic)
+async def replan(proposal_id: ProposalId, body: Replan, principal: Coordinator, d: Deps) -> ProposalPublic:
+    """Ask for a pending proposal to be planned again on what is free now (it is superseded). Scope and 409
+    as approve."""
+    return to_public(await commands.replan(proposal_id, principal=principal, reason=body.reason, deps=d))
+
+
+Donor = Annotated[Principal, Depends(require(Role.RESOURCE_MANAGER, Role.INTEGRATION))]
+
+
+@router.post("/proposals/{proposal_id}/units/{unit_id}/accept", response_model=ProposalPublic)
+async def accept_tasking(
+    proposal_id: ProposalId, unit_id: UnitId, body: DonorAnswer, principal: Donor, d: Deps
+) -> ProposalPublic:
+    """The unit's force accepts its tasking (a resource manager of that force)."""
+    answered = await donors.answer(proposal_id, unit_id, accepted=True, principal=principal, reason=body.reason, deps=d)
+    return to_public(answered)
+
+
+@router.post("/proposals/{proposal_id}/units/{unit_id}/decline", response_model=ProposalPublic)
+async def decline_tasking(
+    proposal_id: ProposalId, unit_id: UnitId, body: DonorAnswer, principal: Donor, d: Deps
+) -> ProposalPublic:
+    """The unit's force declines its tasking, with a reason: the proposal is superseded, the unit not offered
+    to this request again, and the request planned again. After approval, recall the unit instead (409)."""
+    answered = await donors.answer(
+        proposal_id, unit_id, accepted=False, principal=principal, reason=body.reason, deps=d
+    )
+    return to_public(answered)
 
 
 @router.get("/proposals/{proposal_id}/explanation", response_model=Explanation)

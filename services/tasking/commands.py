@@ -18,6 +18,7 @@ from services.tasking.domain import (
     check_decidable,
     check_stand_down,
     covered,
+    named_units,
     outstanding,
     state_after_approval,
     state_after_rejection,
@@ -29,6 +30,7 @@ from services.tasking.lifecycle import (
     deciding,
     proposals_of,
     publish_for,
+    supersede_for_a_replan,
     supersede_pending,
 )
 from services.tasking.models import Proposal, RequestView
@@ -41,20 +43,30 @@ from shared.messaging import UnitOfWork, UowFactory
 
 
 @retry_on_conflict
-async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: TaskingDeps) -> Proposal:
-    """A coordinator approves a pending proposal: tasking.approved asks availability to commit the units.
+async def approve(
+    proposal_id: str, *, principal: Principal, reason: str, deps: TaskingDeps, unit_ids: list[str] | None = None
+) -> Proposal:
+    """A coordinator approves a pending proposal, or part of it (unit_ids): tasking.approved asks
+    availability to commit those units. Units left out are not offered to this request again, and what
+    they would have covered is planned again at once.
 
-    Raises NotFound (404), Forbidden (403: outside the coordinator's scope) and Conflict (409: the
-    proposal is no longer pending, or allocates nothing).
+    Raises NotFound (404), Forbidden (403: outside the coordinator's scope), Conflict (409: the
+    proposal is no longer pending, or allocates nothing) and InvalidInput (422: a unit it does not allocate).
     """
     async with deciding(deps.uow) as work:
         proposal, request = await _for_decision(work.session, proposal_id, principal)
         if not proposal.allocations:
             raise Conflict("the proposal allocates no unit; there is nothing to approve")
+        kept = named_units(proposal.unit_ids(), unit_ids)
+        proposal.passed_over = sorted(proposal.unit_ids() - set(kept))
         _decide(proposal, ProposalStatus.APPROVED, principal, reason, now=deps.clock())
         held = await proposals_of(work.session, request.request_id, frozenset({ProposalStatus.APPROVED}))
-        left = outstanding(request.needs, covered(request.committed, [a for p in held for a in p.allocations]))
+        left = outstanding(request.needs, covered(request.committed, [a for p in held for a in p.live_allocations()]))
         request.state = state_after_approval(request.state)
+        if proposal.passed_over:
+            request.excluded_units = sorted({*request.excluded_units, *proposal.passed_over})
+            request.state = RequestState.OPEN  # the rest is planned again at once
+            await capacity_appeared(work.session)
         work.session.add_all([proposal, request])
         approved = TaskingApproved(
             request_id=request.request_id,
@@ -63,7 +75,7 @@ async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: 
             requesting_region=request.requesting_region,
             start=request.required_by,
             end=request.end,
-            allocations=proposal.allocations,
+            allocations=proposal.live_allocations(),
             approved_by=principal.sub,
             reason=reason,
             partial=bool(left),
@@ -71,28 +83,45 @@ async def approve(proposal_id: str, *, principal: Principal, reason: str, deps: 
         publish_for(work, request, approved)
         await _audit_decision(work, "tasking.approved", proposal, principal, reason)
         await work.commit()
-        return proposal
+    deps.wake_planning()
+    return proposal
 
 
 @retry_on_conflict
-async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: TaskingDeps) -> Proposal:
-    """A coordinator rejects a pending proposal, with a reason.
+async def reject(
+    proposal_id: str,
+    *,
+    principal: Principal,
+    reason: str,
+    deps: TaskingDeps,
+    unit_ids: list[str] | None = None,
+    end_request: bool = False,
+) -> Proposal:
+    """A coordinator rejects a pending proposal, with a reason: the units it names (all, when it names
+    none) are not offered to this request again, and the request is planned again at once.
 
-    The request ends (REJECTED) only when nothing else of it is live: another pending proposal, an
-    approved one or committed units keep it going. Raises NotFound, Forbidden and Conflict as approve.
+    With end_request the request itself is rejected: it ends (REJECTED) once nothing else of it is live
+    (another pending proposal, approved or committed units keep it going). Raises as approve.
     """
     async with deciding(deps.uow) as work:
         proposal, request = await _for_decision(work.session, proposal_id, principal)
+        refused = named_units(proposal.unit_ids(), unit_ids)
         _decide(proposal, ProposalStatus.REJECTED, principal, reason, now=deps.clock())
-        others = [
-            p for p in await proposals_of(work.session, request.request_id, HOLDING_PROPOSALS) if p.id != proposal.id
-        ]
-        request.state = state_after_rejection(
-            request.state,
-            pending_left=any(p.status == ProposalStatus.PENDING for p in others),
-            approved_left=any(p.status == ProposalStatus.APPROVED for p in others),
-            committed=bool(request.committed),
-        )
+        if end_request:
+            others = [
+                p
+                for p in await proposals_of(work.session, request.request_id, HOLDING_PROPOSALS)
+                if p.id != proposal.id
+            ]
+            request.state = state_after_rejection(
+                request.state,
+                pending_left=any(p.status == ProposalStatus.PENDING for p in others),
+                approved_left=any(p.status == ProposalStatus.APPROVED for p in others),
+                committed=bool(request.committed),
+            )
+        else:
+            request.excluded_units = sorted({*request.excluded_units, *refused})
+            request.state = RequestState.OPEN
         work.session.add_all([proposal, request])
         rejected = TaskingRejected(
             request_id=request.request_id,
@@ -102,10 +131,30 @@ async def reject(proposal_id: str, *, principal: Principal, reason: str, deps: T
             closes_request=request.state == RequestState.REJECTED,
         )
         publish_for(work, request, rejected)
-        await _audit_decision(work, "tasking.rejected", proposal, principal, reason)
+        await _audit_decision(work, "tasking.rejected", proposal, principal, reason, refused_units=refused)
         if request.state == RequestState.REJECTED:
             await announce_supersessions(work, request, None)  # what it lost before will not be replaced
         await capacity_appeared(work.session)  # the rejected proposal's units are free
+        await work.commit()
+    deps.wake_planning()
+    return proposal
+
+
+@retry_on_conflict
+async def replan(proposal_id: str, *, principal: Principal, reason: str, deps: TaskingDeps) -> Proposal:
+    """A coordinator asks for a pending proposal to be planned again: it is superseded, and the next run
+    plans the request on what is free then. Raises as approve."""
+    async with deciding(deps.uow) as work:
+        proposal, request = await _for_decision(work.session, proposal_id, principal)
+        await supersede_for_a_replan(work, request, proposal, f"re-plan asked by {principal.sub}: {reason}")
+        await audit(
+            work,
+            "replan.requested",
+            request_id=request.request_id,
+            proposal_id=proposal.id,
+            principal=principal,
+            reason=reason,
+        )
         await work.commit()
     deps.wake_planning()
     return proposal
@@ -209,7 +258,9 @@ def _decide(proposal: Proposal, status: ProposalStatus, principal: Principal, re
     proposal.decision_reason = reason
 
 
-async def _audit_decision(work: UnitOfWork, action: str, proposal: Proposal, principal: Principal, reason: str) -> None:
+async def _audit_decision(
+    work: UnitOfWork, action: str, proposal: Proposal, principal: Principal, reason: str, **detail: object
+) -> None:
     await audit(
         work,
         action,
@@ -217,7 +268,9 @@ async def _audit_decision(work: UnitOfWork, action: str, proposal: Proposal, pri
         proposal_id=proposal.id,
         principal=principal,
         reason=reason,
-        allocations=[allocation.model_dump(mode="json") for allocation in proposal.allocations],
+        allocations=[allocation.model_dump(mode="json") for allocation in proposal.live_allocations()],
+        **({"passed_over": proposal.passed_over} if proposal.passed_over else {}),
+        **detail,
     )
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events import Allocation, ProposalStatus, Tier
 from shared.vocabulary import Capability, Need, Role
 
@@ -118,6 +118,33 @@ def state_after_rejection(
     if approved_left:
         return RequestState.APPROVED
     return RequestState.REJECTED
+
+
+def named_units(proposed: set[str], named: list[str] | None) -> list[str]:
+    """The units a decision names out of those a proposal allocates; all of them when it names none.
+
+    Raises InvalidInput (422) for a unit the proposal does not allocate, or an empty list.
+    """
+    if named is None:
+        return sorted(proposed)
+    unknown = sorted(set(named) - proposed)
+    if unknown:
+        raise InvalidInput(
+            f"the proposal does not allocate {', '.join(unknown)}; it allocates {', '.join(sorted(proposed))}"
+        )
+    if not named:
+        raise InvalidInput("name at least one unit, or leave unit_ids out")
+    return sorted(set(named))
+
+
+def check_answerable(status: ProposalStatus, *, accepted: bool) -> None:
+    """A lending force answers a pending tasking; after approval it may still accept, but a decline is a
+    recall (its unit is committed already). Raises Conflict (409) otherwise."""
+    if status == ProposalStatus.PENDING or (accepted and status == ProposalStatus.APPROVED):
+        return
+    if status == ProposalStatus.APPROVED:
+        raise Conflict("the tasking is approved and its units committed: recall the unit (availability) instead")
+    raise Conflict(f"proposal is {status.value}; there is nothing to answer")
 
 
 def check_stand_down(state: RequestState, *, holds_units: bool) -> None:

@@ -8,6 +8,7 @@ from services.tasking.lifecycle import (
     deciding,
     proposals_of,
     publish_for,
+    supersede_for_a_replan,
     supersede_pending,
 )
 from services.tasking.models import PolicyView, Proposal, RequestView
@@ -156,13 +157,9 @@ async def _replan(work: UnitOfWork, request_id: str, proposal: Proposal | None, 
     request.committed = {unit: capability for unit, capability in request.committed.items() if unit not in lost}
     request.excluded_units = sorted({*request.excluded_units, *lost})
     if proposal is not None and proposal.status == ProposalStatus.APPROVED:
-        proposal.status = ProposalStatus.SUPERSEDED
-        proposal.decision_reason = reason
-        request.supersedes = [*request.supersedes, proposal.id]
-        work.session.add(proposal)
+        await supersede_for_a_replan(work, request, proposal, reason)  # its other units are free again
     request.state = RequestState.OPEN
     work.session.add(request)
-    await capacity_appeared(work.session)  # the other units of the superseded proposal are free
 
 
 async def on_units_released(event: CloudEvent, data: UnitsReleased, *, deps: TaskingDeps) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.tasking import audit_store
+from services.tasking.domain import RequestState
 from services.tasking.models import Proposal, RequestView
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, EventData, new_event
@@ -81,6 +82,16 @@ async def supersede_pending(
         work.session.add(proposal)
         request.supersedes = [*request.supersedes, proposal.id]
     await announce_supersessions(work, request, None, cause=cause)
+
+
+async def supersede_for_a_replan(work: UnitOfWork, request: RequestView, proposal: Proposal, reason: str) -> None:
+    """The proposal gives way: the request is planned again, and announces the supersession with its new plan."""
+    proposal.status = ProposalStatus.SUPERSEDED
+    proposal.decision_reason = reason
+    request.supersedes = [*request.supersedes, proposal.id]
+    request.state = RequestState.OPEN
+    work.session.add_all([proposal, request])
+    await capacity_appeared(work.session)
 
 
 async def announce_supersessions(

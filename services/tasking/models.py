@@ -7,6 +7,7 @@ decision about them is checked against the state it was made on. See docs/decisi
 from datetime import datetime
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
@@ -18,6 +19,16 @@ from shared.vocabulary import Capability, LendingScope, Need, Priority, Window
 
 _REQUEST_VERSION = version_column()
 _PROPOSAL_VERSION = version_column()
+
+
+class DonorResponse(BaseModel):
+    """A lending force's answer to the tasking of one of its units: accepted, or declined with a reason."""
+
+    unit_id: str
+    accepted: bool
+    by: str
+    reason: str = ""
+    at: datetime
 
 
 class RequestView(SQLModel, table=True):
@@ -92,10 +103,18 @@ class Proposal(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     superseded_by: str | None = Field(default=None, max_length=36)
+    passed_over: list[str] = Field(
+        default_factory=list, sa_column=json_column(list[str]), description="units the approval left out"
+    )
+    donor_responses: list[DonorResponse] = Field(default_factory=list, sa_column=json_column(list[DonorResponse]))
     version: int = Field(default=1, sa_column=_PROPOSAL_VERSION)
 
+    def live_allocations(self) -> list[Allocation]:
+        """Its allocations less the units an approval of part of it left out."""
+        return [allocation for allocation in self.allocations if allocation.unit_id not in self.passed_over]
+
     def unit_ids(self) -> set[str]:
-        return {allocation.unit_id for allocation in self.allocations}
+        return {allocation.unit_id for allocation in self.live_allocations()}
 
 
 class PolicyView(SQLModel, table=True):

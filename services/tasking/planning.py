@@ -275,7 +275,7 @@ def booked_at_the_busiest(units: list[Candidate], start: datetime, end: datetime
 
 
 def _covered(request: RequestView, holding: list[Proposal]) -> Counter[Capability]:
-    held = [a for proposal in holding if proposal.request_id == request.request_id for a in proposal.allocations]
+    held = [a for p in holding if p.request_id == request.request_id for a in p.live_allocations()]
     return covered(request.committed, held)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.tasking.models import DonorResponse
 from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
 from shared.vocabulary import Capability, Priority
 
@@ -24,6 +25,10 @@ class ProposalPublic(BaseModel):
     decision_reason: str
     superseded_by: str | None
     version: int = Field(description="Increases with every change of the proposal; decisions are checked against it")
+    passed_over: list[str] = Field(default_factory=list, description="Units an approval of part of it left out")
+    donor_responses: list[DonorResponse] = Field(
+        default_factory=list, description="The lending forces' answers: each unit accepted, or declined with a reason"
+    )
 
 
 class ProposalList(BaseModel):
@@ -34,12 +39,41 @@ class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field("", max_length=2000)
+    unit_ids: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="Approve only these of the proposal's units; the others are not offered to the request again"
+        " and what they would have covered is planned again",
+    )
 
 
 class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000, description="Why the proposal is rejected (required)")
+    unit_ids: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="The units rejected (leave out: all of them); they are not offered to the request again",
+    )
+    end_request: bool = Field(
+        False,
+        description="Reject the request itself: it ends once nothing else of it is live. Otherwise it is planned again",
+    )
+
+
+class Replan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why the proposal should be planned again")
+
+
+class DonorAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=2000, description="Why (required in practice for a decline)")
 
 
 class PlanningUnit(BaseModel):

@@ -46,10 +46,13 @@ async def proposed(h: Harness, force: str, capability: str, *, priority: str = "
 
 def replica_decides(h: Harness, verb: str, proposal_id: str) -> Any:
     """A national coordinator's decision, taken on another tasking replica (thread, loop and engine of its own)."""
-    decision = commands.approve if verb == "approve" else commands.reject
 
     async def act(deps: TaskingDeps) -> Proposal:
-        return await decision(proposal_id, principal=NATIONAL_COORDINATOR, reason=f"{verb} elsewhere", deps=deps)
+        if verb == "approve":
+            return await commands.approve(proposal_id, principal=NATIONAL_COORDINATOR, reason="elsewhere", deps=deps)
+        return await commands.reject(
+            proposal_id, principal=NATIONAL_COORDINATOR, reason="elsewhere", deps=deps, end_request=True
+        )
 
     url = str(h.nodes["tasking"].runtime.settings.database_url)
     return lambda: in_another_replica(url, act)
@@ -126,7 +129,7 @@ async def test_decisions_sent_at_the_same_moment_have_one_winner(system: Harness
         request_id, proposal = await proposed(system, "west-midlands", "PSU")
         answers = await asyncio.gather(
             decide(system, "approve", proposal["id"], WEST_MIDLANDS),
-            decide(system, "reject", proposal["id"], NATIONAL),
+            decide(system, "reject", proposal["id"], NATIONAL, end_request=True),
             decide(system, "approve", proposal["id"], NATIONAL),
         )
         assert sorted(answer.status_code for answer in answers) == [200, 409, 409], [a.text for a in answers]

@@ -91,10 +91,10 @@ async def pending(h: Harness, request_id: str) -> dict[str, Any]:
     return proposal
 
 
-async def decide(h: Harness, verb: str, proposal_id: str, headers: dict[str, str]) -> httpx.Response:
-    """approve or reject through the tasking API, with a reason."""
+async def decide(h: Harness, verb: str, proposal_id: str, headers: dict[str, str], **body: Any) -> httpx.Response:
+    """approve, reject or replan through the tasking API, with a reason (and what else the body says)."""
     return await h.client("tasking").post(
-        f"/v1/proposals/{proposal_id}/{verb}", json={"reason": f"{verb} in a test"}, headers=headers
+        f"/v1/proposals/{proposal_id}/{verb}", json={"reason": f"{verb} in a test", **body}, headers=headers
     )
 
 
