@@ -123,9 +123,7 @@ async def test_a_donor_accepts_and_after_approval_declines_by_recalling(system: 
     accepted = checked(await system.client("tasking").post(f"{path}/accept", json={}, headers=donor), 200)
     assert accepted["donor_responses"][0]["accepted"] is True
     checked(await decide(system, "approve", proposal["id"], WEST_MIDLANDS), 200)
-    late = await system.client("tasking").post(
-        f"{path}/decline", json={"reason": "changed our mind"}, headers=donor
-    )
+    late = await system.client("tasking").post(f"{path}/decline", json={"reason": "changed our mind"}, headers=donor)
     assert late.status_code == 409
     assert "recall" in late.json()["detail"]
     assert "donor.accepted" in await trail(system, request_id)
