@@ -11,8 +11,6 @@ a decision taken while it ran: it only changes requests and proposals at the ver
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_
@@ -23,7 +21,6 @@ from services.tasking.domain import (
     ENDED_STATES,
     HOLDING_PROPOSALS,
     RequestState,
-    covered,
     outstanding,
     state_when_nothing_more,
 )
@@ -31,19 +28,25 @@ from services.tasking.lifecycle import announce_supersessions, audit, proposals_
 from services.tasking.models import PlanningRun, Proposal, RequestView
 from services.tasking.planner.problem import (
     RULE_SET_VERSION,
-    Candidate,
     Demand,
-    Place,
     Plan,
     Planner,
     PlanningProblem,
     TravelModel,
-    free_counts,
-    lendable_counts,
 )
-from services.tasking.planner.records import digest, record_inputs, set_aside_entry
+from services.tasking.planner.records import digest, record_inputs
 from services.tasking.planner.travel import travel_parameters
-from services.tasking.readmodel import available_units, held_unit_ids, holding_proposals, live_requests, reserves
+from services.tasking.pool import (
+    TRAVEL_MARGIN,
+    Pool,
+    clusters,
+    covered_for,
+    demand_of,
+    forces_in_need,
+    overlaps,
+    pool_for,
+)
+from services.tasking.readmodel import held_unit_ids, holding_proposals, live_requests
 from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
     ProposalCreated,
@@ -54,11 +57,9 @@ from shared.events import (
     Tier,
 )
 from shared.messaging import UnitOfWork
-from shared.reserve import most_at_once
-from shared.vocabulary import Capability, Need, Priority
+from shared.vocabulary import Need, Priority
 
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
-TRAVEL_MARGIN = timedelta(hours=24)  # around a period: travel there and back, for holds and bookings
 PREEMPTED = "a unit was taken by a higher-priority request"
 PREEMPTIONS_PER_MINUTE = 1  # a request's pending proposal is taken apart at most this often: no churn
 
@@ -76,22 +77,6 @@ async def _planning_run(deps: TaskingDeps) -> int:
         planned = await plan_open_requests(work, planner=deps.planner, travel=deps.travel, now=deps.clock())
         await work.commit()
         return planned
-
-
-@dataclass
-class Pool:
-    """The units a batch may draw on, shrinking as the tiers take them."""
-
-    units: list[Candidate]
-    lendable: Counter[tuple[str, Capability]]
-    set_aside: list[dict[str, str]] = field(default_factory=list)
-
-    def take(self, plans: dict[str, Plan]) -> None:
-        taken = {a.unit_id for plan in plans.values() for a in plan.allocations}
-        self.units = [unit for unit in self.units if unit.unit_id not in taken]
-        for plan in plans.values():
-            for allocation in plan.allocations:
-                self.lendable[(allocation.force, allocation.capability)] -= 1
 
 
 async def plan_open_requests(work: UnitOfWork, *, planner: Planner, travel: TravelModel, now: datetime) -> int:
@@ -148,21 +133,6 @@ async def _plan_batch(
         )
 
 
-def clusters(batch: list[RequestView]) -> list[list[RequestView]]:
-    """The batch in groups whose periods overlap (with a day either side for travel): requests of different
-    groups never want a unit at the same time, so each group is planned with the units free in its own period."""
-    groups: list[list[RequestView]] = []
-    hull_end = None
-    for request in sorted(batch, key=lambda r: (r.required_by, r.request_id)):
-        if groups and hull_end is not None and request.required_by - TRAVEL_MARGIN < hull_end:
-            groups[-1].append(request)
-            hull_end = max(hull_end, request.end + TRAVEL_MARGIN)
-        else:
-            groups.append([request])
-            hull_end = request.end + TRAVEL_MARGIN
-    return [sorted(group, key=lambda r: (r.received_at, r.request_id)) for group in groups]
-
-
 async def _plan_cluster(
     work: UnitOfWork,
     batch: list[RequestView],
@@ -177,9 +147,9 @@ async def _plan_cluster(
 ) -> None:
     start = min(r.required_by for r in batch) - TRAVEL_MARGIN
     end = max(r.end for r in batch) + TRAVEL_MARGIN
-    overlapping = [p for p in holding if _overlaps(owners[p.request_id], start, end)]
-    pool = await _pool(work, batch, held_unit_ids(overlapping), held_unit_ids(preemptible), start, end)
-    wanted = {r.request_id: outstanding(r.needs, _covered(r, holding)) for r in batch}
+    overlapping = [p for p in holding if overlaps(owners[p.request_id], start, end)]
+    pool = await pool_for(work, batch, held_unit_ids(overlapping), held_unit_ids(preemptible), start, end)
+    wanted = {r.request_id: outstanding(r.needs, covered_for(r, holding)) for r in batch}
     in_need = {r.request_id: forces_in_need(r, owners.values()) for r in batch}
     regional = [
         demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}), in_need=in_need[r.request_id])
@@ -208,75 +178,6 @@ async def _plan_cluster(
         if topping_up and not created:
             continue  # nothing new for a short request: nothing to say
         await _record(work, request, wanted[rid], created, last.unfilled)
-
-
-def _overlaps(request: RequestView, start: datetime, end: datetime) -> bool:
-    return request.required_by < end and start < request.end
-
-
-def forces_in_need(request: RequestView, live: Iterable[RequestView]) -> frozenset[tuple[str, Capability]]:
-    """The forces asking, in a period overlapping this request's, for a capability it needs: they keep theirs."""
-    wanted = {need.capability for need in request.needs}
-    return frozenset(
-        (other.requesting_force, need.capability)
-        for other in live
-        if other.state != RequestState.REJECTED and _overlaps(other, request.required_by, request.end)
-        for need in other.needs
-        if need.capability in wanted
-    )
-
-
-def demand_of(
-    request: RequestView,
-    needs: list[Need],
-    *,
-    regions: frozenset[str] | None,
-    in_need: frozenset[tuple[str, Capability]] = frozenset(),
-) -> Demand:
-    """What the planner is asked for a request: the needs still open, at its place and period, from these regions."""
-    return Demand(
-        request_id=request.request_id,
-        requesting_force=request.requesting_force,
-        requesting_region=request.requesting_region,
-        location=Place(request.location_lat, request.location_lon),
-        required_by=request.required_by,
-        end=request.end,
-        needs=needs,
-        regions=regions,
-        in_need=in_need,
-    )
-
-
-async def _pool(
-    work: UnitOfWork, batch: list[RequestView], held: set[str], preemptible: set[str], start: datetime, end: datetime
-) -> Pool:
-    """The units of the batch's capabilities that no proposal holds in the period (those only pending
-    proposals of lower priorities hold are in, marked: taken only if they must be), and what each force
-    can lend in it: its units neither held nor booked at the busiest moment of the period, less its reserve."""
-    capabilities = {need.capability for request in batch for need in request.needs}
-    units = await available_units(work.session, capabilities)
-    excluded = {unit_id for request in batch for unit_id in request.excluded_units}
-    kept = held - preemptible
-    set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in kept]
-    set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - kept]
-    free = [replace(u, preemptible=u.unit_id in preemptible) for u in units if u.unit_id not in kept | excluded]
-    not_held = [u for u in units if u.unit_id not in kept]
-    free_in_period = free_counts(not_held) - booked_at_the_busiest(not_held, start, end)
-    lendable = lendable_counts(free_in_period, await reserves(work.session))
-    return Pool(units=free, lendable=lendable, set_aside=set_aside)
-
-
-def booked_at_the_busiest(units: list[Candidate], start: datetime, end: datetime) -> Counter[tuple[str, Capability]]:
-    """Per force and capability, how many of these units are booked at the busiest moment of the period."""
-    by_key: dict[tuple[str, Capability], list[tuple[datetime, datetime]]] = {}
-    for unit in units:
-        by_key.setdefault((unit.force, unit.capability), []).extend((b.start, b.end) for b in unit.bookings)
-    return Counter({key: most_at_once(intervals, start, end) for key, intervals in by_key.items()})
-
-
-def _covered(request: RequestView, holding: list[Proposal]) -> Counter[Capability]:
-    held = [a for p in holding if p.request_id == request.request_id for a in p.live_allocations()]
-    return covered(request.committed, held)
 
 
 def _needs(shortfalls: list[Shortfall]) -> list[Need]:
