@@ -81,6 +81,10 @@ class Allocation(BaseModel):
     via: list[str] = Field(
         default_factory=list, description="The ferry crossings on the way, in order (empty: by road only)"
     )
+    start: datetime | None = Field(
+        None, description="When this unit's tour begins (relief in tours); none: it serves from required_by"
+    )
+    end: datetime | None = Field(None, description="When this unit's tour ends; none: it serves until the end")
 
 
 class Shortfall(BaseModel):

@@ -74,10 +74,11 @@ class ForcePolicy:
 
 @dataclass(frozen=True)
 class Tasking:
-    """What an approved tasking asks availability to commit: each unit for the period, travel either side.
+    """What an approved tasking asks availability to commit: each unit for its period, travel either side.
 
-    unit_ids and eta_minutes go together: a unit is booked from `start` less its arrival time until
-    `end` plus the same time back.
+    unit_ids and eta_minutes go together: a unit is booked from the start of its period less its
+    arrival time until the end of it plus the same time back. A unit's period is the request's, or
+    its tour's (`periods`) when the request is relieved in tours.
     """
 
     request_id: str
@@ -87,11 +88,17 @@ class Tasking:
     end: datetime
     unit_ids: list[str]
     eta_minutes: list[int] = field(default_factory=list)
+    periods: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+
+    def period(self, unit_id: str) -> tuple[datetime, datetime]:
+        """When the unit serves the request: its tour, or the whole request."""
+        return self.periods.get(unit_id, (self.start, self.end))
 
     def booking(self, unit_id: str) -> tuple[datetime, datetime]:
         """The interval a unit of this tasking is booked for."""
         travel = timedelta(minutes=dict(zip(self.unit_ids, self.eta_minutes, strict=False)).get(unit_id, 0))
-        return self.start - travel, self.end + travel
+        start, end = self.period(unit_id)
+        return start - travel, end + travel
 
 
 def merge_windows(windows: list[Window]) -> list[Window]:
@@ -198,11 +205,12 @@ def _unit_failure(
         return CommitFailure(unit_id=unit_id, rule="exists", reason="no such unit is declared")
     if unit.status != UnitStatus.AVAILABLE:
         return CommitFailure(unit_id=unit_id, rule="available", reason=f"unit is {unit.status.value}")
-    if not covers(unit.windows, tasking.start, tasking.end):
-        period = f"{tasking.start.isoformat()} to {tasking.end.isoformat()}"
+    serves = tasking.period(unit_id)
+    if not covers(unit.windows, *serves):
+        period = f"{serves[0].isoformat()} to {serves[1].isoformat()}"
         return CommitFailure(unit_id=unit_id, rule="window", reason=f"no availability window covers {period}")
     start, end = tasking.booking(unit_id)
-    clash = unit.booked(start, end)
+    clash = next((b for b in unit.bookings if b.overlaps(start, end) and b.request_id != tasking.request_id), None)
     if clash is not None:
         reason = (
             f"unit is booked for request {clash.request_id} from {clash.start.isoformat()} to {clash.end.isoformat()}"

@@ -25,6 +25,7 @@ async def commit_tasking(event: CloudEvent, data: TaskingApproved, *, uow: UowFa
         end=data.end,
         unit_ids=[allocation.unit_id for allocation in data.allocations],
         eta_minutes=[allocation.eta_minutes for allocation in data.allocations],
+        periods={a.unit_id: (a.start or data.start, a.end or data.end) for a in data.allocations if a.start or a.end},
     )
     async with uow() as work:
         if await work.already_applied(consumer=CONSUMER, event=event):
@@ -52,7 +53,14 @@ async def commit_tasking(event: CloudEvent, data: TaskingApproved, *, uow: UowFa
 
 
 async def _book(work: UnitOfWork, unit: Unit, tasking: Tasking, proposal_id: str) -> UnitState:
+    """Book the unit for its interval; a booking of it for the same request that overlaps (a tour next to
+    its last, an extension) is merged into one, so a unit never holds two bookings at once."""
     start, end = tasking.booking(unit.unit_id)
+    query = select(BookingRow).where(BookingRow.unit_id == unit.unit_id, BookingRow.request_id == tasking.request_id)
+    for earlier in (await work.session.exec(query)).all():
+        if earlier.start <= end and start <= earlier.end:
+            start, end = min(start, earlier.start), max(end, earlier.end)
+            await work.session.delete(earlier)
     booking = BookingRow(
         unit_id=unit.unit_id,
         request_id=tasking.request_id,
@@ -64,6 +72,7 @@ async def _book(work: UnitOfWork, unit: Unit, tasking: Tasking, proposal_id: str
     work.session.add(booking)
     unit.changed()
     work.session.add(unit)
+    await work.session.flush()
     [now_booked] = await booked(work.session, [unit])
     return now_booked.state(utcnow())
 
