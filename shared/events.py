@@ -130,6 +130,18 @@ class RequestCancelled(_RequestEvent):
     reason: str
 
 
+@register
+class RequestExtended(_RequestEvent):
+    """The requesting force extended its deployment: the period now ends later (UTC); tasking plans the extra
+    time, keeping on the units serving the request where they can stay."""
+
+    event_type = "request.extended"
+    previous_end: datetime
+    end: datetime
+    extended_by: str
+    reason: str
+
+
 # --- availability topic ---------------------------------------------------------------------------
 
 

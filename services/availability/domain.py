@@ -186,7 +186,8 @@ def _reserve_failures(
     for unit in committable:
         key = (unit.force, unit.capability)
         mine = [u for u in force_units if (u.force, u.capability) == key and u.status == UnitStatus.AVAILABLE]
-        busiest = most_booked_at_once([b for u in mine for b in u.bookings], start, end)
+        bookings = [b for u in mine for b in u.bookings if not _extended_by(b, u, tasking, committable)]
+        busiest = most_booked_at_once(bookings, start, end)
         free = len(mine) - busiest
         reserve = policies.get(unit.force, ForcePolicy()).reserve.get(unit.capability, 0)
         if lendable(free, reserve) < taking[key]:
@@ -196,6 +197,12 @@ def _reserve_failures(
             )
             failures.append(CommitFailure(unit_id=unit.unit_id, rule="reserve", reason=reason))
     return failures
+
+
+def _extended_by(booking: Booking, unit: UnitSnapshot, tasking: Tasking, committable: list[UnitSnapshot]) -> bool:
+    """The booking is of a unit this tasking books again for the same request (staying on): the two merge,
+    so the unit is counted once."""
+    return booking.request_id == tasking.request_id and any(u.unit_id == unit.unit_id for u in committable)
 
 
 def _unit_failure(

@@ -9,6 +9,7 @@ from services.requests.domain import RequestRules, RequestStatus
 from services.requests.models import MutualAidRequest, TimelineEntry
 from services.requests.schemas import (
     Cancellation,
+    Extension,
     RequestCreate,
     RequestDetail,
     RequestList,
@@ -66,6 +67,18 @@ async def get_request(request_id: RequestId, _: CurrentPrincipal, rt: Runtime) -
 async def cancel_request(request_id: RequestId, body: Cancellation, principal: Submitter, rt: Runtime) -> RequestPublic:
     """Cancel your force's request before it is approved, with a reason; tasking is told by request.cancelled."""
     request = await commands.cancel_request(request_id, principal=principal, reason=body.reason, uow=rt.uow)
+    return to_public(request)
+
+
+@router.post("/requests/{request_id}/extend", response_model=RequestPublic)
+async def extend_request(
+    request_id: RequestId, body: Extension, principal: Submitter, rt: Runtime, rules: Rules
+) -> RequestPublic:
+    """Extend your force's deployment to a later end, with a reason; tasking keeps on the units serving it
+    where they can stay and plans the rest of the extra time (request.extended). 409 once it is over."""
+    request = await commands.extend_request(
+        request_id, principal=principal, end=body.end, reason=body.reason, uow=rt.uow, rules=rules, now=utcnow()
+    )
     return to_public(request)
 
 

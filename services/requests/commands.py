@@ -1,4 +1,4 @@
-"""Commands from the requests API: submit and cancel; each owns its transaction."""
+"""Commands from the requests API: submit, cancel and extend; each owns its transaction."""
 
 import hashlib
 import uuid
@@ -10,6 +10,7 @@ from services.requests.domain import (
     RequestRules,
     RequestStatus,
     check_cancellable,
+    check_extension,
     check_new_request,
 )
 from services.requests.models import IdempotencyRecord, MutualAidRequest
@@ -21,6 +22,7 @@ from shared.db import retry_on_conflict
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import (
     RequestCancelled,
+    RequestExtended,
     RequestSubmitted,
     TaskingApproved,
 )
@@ -143,5 +145,42 @@ async def cancel_request(request_id: str, *, principal: Principal, reason: str, 
         move(request, RequestStatus.CANCELLED)
         work.session.add_all([request, timeline_entry(request.id, event, RequestStatus.CANCELLED, describe(cancelled))])
         work.publish(event, cancelled)
+        await work.commit()
+        return request
+
+
+@retry_on_conflict
+async def extend_request(
+    request_id: str,
+    *,
+    principal: Principal,
+    end: datetime,
+    reason: str,
+    uow: UowFactory,
+    rules: RequestRules,
+    now: datetime,
+) -> MutualAidRequest:
+    """The requesting force extends its deployment to a later end (UTC); request.extended tells tasking,
+    which plans the extra time. The status stays as it is until tasking answers.
+
+    Raises NotFound, Forbidden (another force), Conflict (the request is over) and InvalidInput (an end
+    not later than the current one, or making the request longer than rules.longest)."""
+    async with uow() as work:
+        request = await work.session.get(MutualAidRequest, request_id, with_for_update=True)
+        if request is None:
+            raise NotFound(f"no request {request_id}")
+        if not principal.acts_for_force(request.requesting_force):
+            raise Forbidden(f"an operator of {principal.force} cannot extend a request of {request.requesting_force}")
+        check_extension(
+            request.status, required_by=request.required_by, end=request.end, new_end=end, now=now, rules=rules
+        )
+        extended = RequestExtended(
+            request_id=request.id, previous_end=request.end, end=end, extended_by=principal.sub, reason=reason
+        )
+        event = new_event(extended, source=SOURCE)
+        request.end = end
+        move(request, RequestStatus(request.status))
+        work.session.add_all([request, timeline_entry(request.id, event, request.status, describe(extended))])
+        work.publish(event, extended)
         await work.commit()
         return request

@@ -229,3 +229,31 @@ def check_new_request(
     repeated = sorted({c.value for c in capabilities if capabilities.count(c) > 1})
     if repeated:
         raise InvalidInput(f"each capability may appear once in needs; repeated: {', '.join(repeated)}")
+
+
+# A request can be extended while it may still be served: not once it is over, stood down or rejected.
+EXTENDABLE = frozenset(set(RequestStatus) - {S.STOOD_DOWN, S.CLOSED, S.REJECTED, S.CANCELLED})
+
+
+def check_extension(
+    current: RequestStatus,
+    *,
+    required_by: datetime,
+    end: datetime,
+    new_end: datetime,
+    now: datetime,
+    rules: RequestRules,
+) -> None:
+    """Refuse an extension of a request that is over (Conflict, 409), or to an end that is not later than
+    its end, has passed or makes it longer than rules.longest (InvalidInput, 422)."""
+    if RequestStatus(current) not in EXTENDABLE:
+        raise Conflict(f"the request is {current}: only a request that may still be served can be extended")
+    if end <= now:
+        raise Conflict(f"the request's period ended at {end.isoformat()}: submit a new request instead")
+    if new_end <= end:
+        raise InvalidInput(f"the new end must be after the current end, {end.isoformat()}")
+    if new_end - required_by > rules.longest:
+        raise InvalidInput(
+            f"extended, the request would cover {(new_end - required_by).days} days; mutual aid lasts at most"
+            f" {rules.longest.days} days (beyond that it is a secondment)"
+        )

@@ -31,6 +31,15 @@ class Cancellation(BaseModel):
     )
 
 
+class Extension(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end: AwareDatetime = Field(description="The deployment's new end (RFC 3339 with zone), after its current end")
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the deployment is extended (required)"
+    )
+
+
 class TimelineItem(BaseModel):
     at: datetime
     status: RequestStatus

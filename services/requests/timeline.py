@@ -7,11 +7,13 @@ from services.requests.domain import RequestStatus
 from services.requests.models import MutualAidRequest, TimelineEntry
 from shared.cloudevents import CloudEvent, EventData
 from shared.events import (
+    Allocation,
     CommitRejected,
     ProposalCreated,
     ProposalSuperseded,
     RequestCancelled,
     RequestEscalated,
+    RequestExtended,
     RequestUnfilled,
     Shortfall,
     TaskingApproved,
@@ -64,7 +66,8 @@ def describe(data: EventData) -> str:
     """A short human reading of an outcome for the timeline."""
     match data:
         case ProposalCreated():
-            return f"proposal {data.proposal_id}: {len(data.allocations)} unit(s), {_shortfalls(data.unfilled)}"
+            units = f"{len(data.allocations)} unit(s){_tours(data.allocations)}"
+            return f"proposal {data.proposal_id}: {units}, {_shortfalls(data.unfilled)}"
         case RequestEscalated():
             return "national planning for " + ", ".join(f"{s.quantity} {s.capability.value}" for s in data.shortfall)
         case ProposalSuperseded():
@@ -89,6 +92,8 @@ def describe(data: EventData) -> str:
             return f"{len(data.units)} unit(s) released" + (f": {_unit_ids(data.units)}" if data.units else "")
         case RequestCancelled():
             return f"cancelled by {data.cancelled_by}: {data.reason}"
+        case RequestExtended():
+            return f"extended to {data.end:%d %b %Y %H:%M} UTC by {data.extended_by}: {data.reason}"
     return ""
 
 
@@ -100,3 +105,11 @@ def _shortfalls(unfilled: list[Shortfall]) -> str:
     if not unfilled:
         return "fully filled"
     return "unfilled: " + ", ".join(f"{s.quantity} {s.capability.value}" for s in unfilled)
+
+
+def _tours(allocations: list[Allocation]) -> str:
+    """The tours a proposal's units serve, when they serve part of the request (relief, an extension)."""
+    periods = sorted({(a.start, a.end) for a in allocations if a.start is not None and a.end is not None})
+    if not periods:
+        return ""
+    return " for tours " + ", ".join(f"{start:%d %b %H:%M} to {end:%d %b %H:%M} UTC" for start, end in periods)

@@ -1,5 +1,6 @@
 """Composition root of the tasking service."""
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
         travel=travel_model(settings),
         planner=planner_named(settings.planner),
         wake_planning=scheduler.wake,
+        tour_length=timedelta(hours=settings.tour_hours),
     )
     runtime.background("planning", partial(scheduler.run, partial(run_planning, deps)))
     register_consumers(runtime, deps)

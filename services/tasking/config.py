@@ -30,3 +30,9 @@ class TaskingSettings(ServiceSettings):
     ferry_boarding_minutes: float = Field(
         60.0, ge=0, le=600, description="Minutes a convoy needs at a port before and after a sailing (unverified)"
     )
+    tour_hours: float = Field(
+        72,
+        gt=0,
+        le=24 * 56,
+        description="Relief: a request longer than this may be served by successive units, one tour each (unverified)",
+    )

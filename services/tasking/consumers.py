@@ -12,6 +12,7 @@ from shared.events import (
     CommitRejected,
     PolicyUpdated,
     RequestCancelled,
+    RequestExtended,
     RequestSubmitted,
     UnitDeclared,
     UnitsCommitted,
@@ -28,6 +29,7 @@ def register_consumers(runtime: ServiceRuntime, deps: TaskingDeps) -> None:
     on: dict[type[EventData], Callable[..., Awaitable[None]]] = {
         RequestSubmitted: handlers.on_request_submitted,
         RequestCancelled: handlers.on_request_cancelled,
+        RequestExtended: handlers.on_request_extended,
         UnitDeclared: handlers.on_unit_state,
         UnitUpdated: handlers.on_unit_state,
         UnitWithdrawn: handlers.on_unit_state,

@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.tasking.planner.problem import Planner, TravelModel
 from shared.db import SessionFactory
@@ -17,7 +17,8 @@ class TaskingDeps:
     uow: a new unit of work (state, outbox and inbox commit together); sessions: read-only sessions;
     travel and planner: how plans are made; wake_planning: ask for a planning run soon (after the
     batching window); clock: the current time (UTC), read here and passed into the domain;
-    planning_lock: one planning run at a time in this process (services.tasking.planning).
+    planning_lock: one planning run at a time in this process (services.tasking.planning);
+    tour_length: how long one unit serves a long request before another relieves it.
     """
 
     uow: UowFactory
@@ -27,3 +28,4 @@ class TaskingDeps:
     wake_planning: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = field(default=utcnow)
     planning_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tour_length: timedelta = timedelta(hours=72)

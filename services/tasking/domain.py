@@ -5,7 +5,9 @@ Matching itself (demands, candidates, planners) is the planner package beside th
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events import Allocation, ProposalStatus, Tier
@@ -44,6 +46,56 @@ def covered(committed: Mapping[str, Capability], held: Iterable[Allocation]) -> 
     units = {unit_id: Capability(capability) for unit_id, capability in committed.items()}
     units.update({allocation.unit_id: allocation.capability for allocation in held})
     return Counter(units.values())
+
+
+Period = tuple[datetime, datetime]
+
+
+def tours(start: datetime, end: datetime, length: timedelta, breaks: Iterable[datetime] = ()) -> list[Period]:
+    """The period in consecutive tours: cut at each break (where an extension began), then each part in tours
+    of `length` (the last of a part may be shorter). One tour, the whole period, when it is no longer than
+    that and has no break."""
+    cuts = sorted({b for b in breaks if start < b < end})
+    result: list[Period] = []
+    for part_start, part_end in pairwise([start, *cuts, end]):
+        edges = [part_start]
+        while edges[-1] + length < part_end:
+            edges.append(edges[-1] + length)
+        result.extend(pairwise([*edges, part_end]))
+    return result
+
+
+def covered_in(
+    period: Period, request_period: Period, committed: Mapping[str, Capability], held: Iterable[Allocation]
+) -> Counter[Capability]:
+    """Units of each capability serving the whole of `period`: allocations whose own period (their tour, or
+    the request's) covers it, and committed units no allocation names (they serve the whole request), each once."""
+    held = list(held)
+    named = {allocation.unit_id for allocation in held}
+    units = {unit_id: Capability(capability) for unit_id, capability in committed.items() if unit_id not in named}
+    for allocation in held:
+        start, end = allocation.start or request_period[0], allocation.end or request_period[1]
+        if start <= period[0] and period[1] <= end:
+            units[allocation.unit_id] = allocation.capability
+    return Counter(units.values())
+
+
+def covered_by_tour(
+    tour_list: list[Period], request_period: Period, committed: Mapping[str, Capability], held: list[Allocation]
+) -> list[Counter[Capability]]:
+    """Units of each capability serving each tour of the request."""
+    return [covered_in(tour, request_period, committed, held) for tour in tour_list]
+
+
+def least(per_tour: list[Counter[Capability]]) -> Counter[Capability]:
+    """Units of each capability serving every tour: the least any tour has."""
+    capabilities = {capability for counts in per_tour for capability in counts}
+    return Counter({c: min(counts[c] for counts in per_tour) for c in capabilities})
+
+
+def partly_served(per_tour: list[Counter[Capability]]) -> bool:
+    """Some tours are served better than others (a tour filled, an extension not yet): plan it tour by tour."""
+    return any(counts != per_tour[0] for counts in per_tour[1:])
 
 
 def outstanding(needs: list[Need], have: Counter[Capability]) -> list[Need]:

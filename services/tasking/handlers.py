@@ -1,7 +1,7 @@
 """Event handlers of the tasking service: one per event type, each owning its transaction (inbox included)."""
 
 from services.tasking.deps import TaskingDeps
-from services.tasking.domain import ENDED_STATES, RequestState
+from services.tasking.domain import ENDED_STATES, HOLDING_PROPOSALS, RequestState
 from services.tasking.lifecycle import (
     audit,
     capacity_appeared,
@@ -20,6 +20,7 @@ from shared.events import (
     PolicyUpdated,
     ProposalStatus,
     RequestCancelled,
+    RequestExtended,
     RequestSubmitted,
     TaskingStoodDown,
     UnitDeclared,
@@ -83,6 +84,39 @@ async def on_request_cancelled(event: CloudEvent, data: RequestCancelled, *, dep
                 reason=data.reason,
             )
             await capacity_appeared(work.session)
+        await work.commit()
+    deps.wake_planning()
+
+
+async def on_request_extended(event: CloudEvent, data: RequestExtended, *, deps: TaskingDeps) -> None:
+    """The deployment now ends later: the units serving it keep the period they were planned for (stamped on
+    their allocations), and the extra time is planned as tours of its own, the units there first offered to
+    stay on (services.tasking.pool.staying_pool)."""
+    async with deciding(deps.uow) as work:
+        if await work.already_applied(consumer=CONSUMER, event=event):
+            return
+        request = await work.session.get(RequestView, data.request_id)
+        if request is not None and request.state not in ENDED_STATES and data.end > request.end:
+            for proposal in await proposals_of(work.session, request.request_id, HOLDING_PROPOSALS):
+                proposal.allocations = [
+                    a.model_copy(update={"start": a.start or request.required_by, "end": a.end or request.end})
+                    for a in proposal.allocations
+                ]
+                work.session.add(proposal)
+            request.extended_from = [*request.extended_from, request.end]
+            request.end = data.end
+            if request.state != RequestState.REJECTED:
+                request.state = RequestState.OPEN
+            work.session.add(request)
+            await audit(
+                work,
+                "request.extended",
+                request_id=data.request_id,
+                previous_end=data.previous_end.isoformat(),
+                end=data.end.isoformat(),
+                extended_by=data.extended_by,
+                reason=data.reason,
+            )
         await work.commit()
     deps.wake_planning()
 

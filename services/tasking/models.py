@@ -4,14 +4,14 @@ Requests and proposals carry a version (optimistic concurrency, shared.db.versio
 decision about them is checked against the state it was made on. See docs/decisions/0005.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from services.tasking.domain import RequestState
+from services.tasking.domain import Period, RequestState, tours
 from shared.db import UTCDateTime, enum_column, json_column, version_column
 from shared.events import Allocation, BookingState, ProposalStatus, Shortfall, Tier, UnitStatus
 from shared.messaging import utcnow
@@ -58,7 +58,19 @@ class RequestView(SQLModel, table=True):
     )
     short: bool = Field(default=False, description="Its last planning left part of it unfilled")
     top_up: bool = Field(default=False, description="Short, and capacity appeared since: plan it again")
+    extended_from: list[datetime] = Field(
+        default_factory=list,
+        sa_column=json_column(list[datetime]),
+        description="The ends it had before each extension (UTC): its later tours start there",
+    )
     version: int = Field(default=1, sa_column=_REQUEST_VERSION)
+
+    def period(self) -> Period:
+        return self.required_by, self.end
+
+    def tours(self, length: timedelta) -> list[Period]:
+        """Its tours (UTC): cut where each extension began, then every `length` (services.tasking.domain.tours)."""
+        return tours(self.required_by, self.end, length, self.extended_from)
 
 
 class UnitView(SQLModel, table=True):

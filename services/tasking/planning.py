@@ -21,7 +21,9 @@ from services.tasking.domain import (
     ENDED_STATES,
     HOLDING_PROPOSALS,
     RequestState,
+    least,
     outstanding,
+    partly_served,
     state_when_nothing_more,
 )
 from services.tasking.lifecycle import announce_supersessions, audit, proposals_of, publish_for
@@ -33,6 +35,7 @@ from services.tasking.planner.problem import (
     Planner,
     PlanningProblem,
     TravelModel,
+    by_request_of,
 )
 from services.tasking.planner.records import digest, record_inputs
 from services.tasking.planner.travel import travel_parameters
@@ -40,15 +43,19 @@ from services.tasking.pool import (
     TRAVEL_MARGIN,
     Pool,
     clusters,
-    covered_for,
+    coverage,
     demand_of,
     forces_in_need,
+    held_for,
     overlaps,
     pool_for,
+    staying_pool,
+    tour_demands,
 )
 from services.tasking.readmodel import held_unit_ids, holding_proposals, live_requests
 from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
+    Allocation,
     ProposalCreated,
     ProposalStatus,
     RequestEscalated,
@@ -60,6 +67,7 @@ from shared.messaging import UnitOfWork
 from shared.vocabulary import Need, Priority
 
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
+TOUR_LENGTH = timedelta(hours=72)  # relief: a long request may be served by successive units, a tour each
 PREEMPTED = "a unit was taken by a higher-priority request"
 PREEMPTIONS_PER_MINUTE = 1  # a request's pending proposal is taken apart at most this often: no churn
 
@@ -74,12 +82,16 @@ async def run_planning(deps: TaskingDeps) -> int:
 async def _planning_run(deps: TaskingDeps) -> int:
     async with deps.uow() as work:
         await advisory_xact_lock(work.session, PLANNING_LOCK_KEY)
-        planned = await plan_open_requests(work, planner=deps.planner, travel=deps.travel, now=deps.clock())
+        planned = await plan_open_requests(
+            work, planner=deps.planner, travel=deps.travel, now=deps.clock(), tour_length=deps.tour_length
+        )
         await work.commit()
         return planned
 
 
-async def plan_open_requests(work: UnitOfWork, *, planner: Planner, travel: TravelModel, now: datetime) -> int:
+async def plan_open_requests(
+    work: UnitOfWork, *, planner: Planner, travel: TravelModel, now: datetime, tour_length: timedelta = TOUR_LENGTH
+) -> int:
     """Plan every OPEN request, and every short one capacity appeared for since (a top-up), in this unit of
     work; returns how many requests were planned."""
     planned = 0
@@ -87,7 +99,7 @@ async def plan_open_requests(work: UnitOfWork, *, planner: Planner, travel: Trav
         batch = await _open_requests(work, priority, now)
         if batch:
             planned += len(batch)
-            await _plan_batch(work, batch, priority, planner=planner, travel=travel, now=now)
+            await _plan_batch(work, batch, priority, planner=planner, travel=travel, now=now, tour_length=tour_length)
             await work.session.flush()
     return planned
 
@@ -115,6 +127,7 @@ async def _plan_batch(
     planner: Planner,
     travel: TravelModel,
     now: datetime,
+    tour_length: timedelta,
 ) -> None:
     holding = await holding_proposals(work.session)
     live = await live_requests(work.session)
@@ -129,7 +142,16 @@ async def _plan_batch(
     ]
     for cluster in clusters(batch):
         await _plan_cluster(
-            work, cluster, priority, holding, preemptible, owners, planner=planner, travel=travel, now=now
+            work,
+            cluster,
+            priority,
+            holding,
+            preemptible,
+            owners,
+            planner=planner,
+            travel=travel,
+            now=now,
+            tour_length=tour_length,
         )
 
 
@@ -144,17 +166,20 @@ async def _plan_cluster(
     planner: Planner,
     travel: TravelModel,
     now: datetime,
+    tour_length: timedelta,
 ) -> None:
     start = min(r.required_by for r in batch) - TRAVEL_MARGIN
     end = max(r.end for r in batch) + TRAVEL_MARGIN
     overlapping = [p for p in holding if overlaps(owners[p.request_id], start, end)]
     pool = await pool_for(work, batch, held_unit_ids(overlapping), held_unit_ids(preemptible), start, end)
-    wanted = {r.request_id: outstanding(r.needs, covered_for(r, holding)) for r in batch}
+    served = {r.request_id: coverage(r, holding, tour_length) for r in batch}
+    wanted = {rid: outstanding(owners[rid].needs, least(per_tour)) for rid, per_tour in served.items()}
+    by_tour = {rid for rid, per_tour in served.items() if partly_served(per_tour)}
     in_need = {r.request_id: forces_in_need(r, owners.values()) for r in batch}
     regional = [
         demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}), in_need=in_need[r.request_id])
         for r in batch
-        if wanted[r.request_id]
+        if wanted[r.request_id] and r.request_id not in by_tour
     ]
     plans, proposals = await _run(work, regional, pool, priority, Tier.REGIONAL, planner, travel, now)
     escalated = {rid: plan.unfilled for rid, plan in plans.items() if plan.unfilled}
@@ -167,17 +192,44 @@ async def _plan_cluster(
         for rid, shortfall in escalated.items()
     ]
     national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
-    _supersede_preempted(work, preemptible, [*plans.values(), *national.values()], owners, now)
+    stayed: dict[str, Plan] = {}
+    stays: dict[str, list[Proposal]] = {}
+    for rid in sorted(by_tour):
+        held = held_for(owners[rid], holding)
+        staying = tour_demands(owners[rid], held, tour_length, in_need[rid], staying_on=True)
+        if staying:
+            stay_pool = await staying_pool(work, owners[rid], held, held_unit_ids(overlapping), staying)
+            plan, proposal = await _run(work, staying, stay_pool, priority, Tier.NATIONAL, planner, travel, now)
+            stayed |= plan
+            stays |= proposal
+    relief = [
+        demand
+        for r in batch
+        if r.request_id in by_tour or (r.request_id in national and national[r.request_id].unfilled)
+        for demand in tour_demands(
+            r, _held_now(r, holding, plans, national, stayed), tour_length, in_need[r.request_id]
+        )
+    ]
+    toured, relieved = await _run(work, relief, pool, priority, Tier.NATIONAL, planner, travel, now)
+    _supersede_preempted(work, preemptible, [*plans.values(), *national.values(), *toured.values()], owners, now)
     for request in batch:
         rid = request.request_id
-        last = national.get(rid) or plans.get(rid) or Plan(allocations=[])
-        created = [*proposals.get(rid, []), *more.get(rid, [])]
+        last = toured.get(rid) or stayed.get(rid) or national.get(rid) or plans.get(rid) or Plan(allocations=[])
+        created = [*proposals.get(rid, []), *more.get(rid, []), *stays.get(rid, []), *relieved.get(rid, [])]
         topping_up = request.state != RequestState.OPEN
         request.top_up, request.short = False, bool(wanted[rid]) and bool(last.unfilled)
         work.session.add(request)
         if topping_up and not created:
             continue  # nothing new for a short request: nothing to say
         await _record(work, request, wanted[rid], created, last.unfilled)
+
+
+def _held_now(request: RequestView, holding: list[Proposal], *runs: dict[str, Plan]) -> list[Allocation]:
+    """What serves the request once this run's proposals so far are counted."""
+    return [
+        *held_for(request, holding),
+        *(a for plans in runs if request.request_id in plans for a in plans[request.request_id].allocations),
+    ]
 
 
 def _needs(shortfalls: list[Shortfall]) -> list[Need]:
@@ -217,9 +269,10 @@ async def _run(
     )
     work.session.add(run)
     pool.take(plans)
-    proposals = {rid: [_proposal(rid, plan, tier, run)] for rid, plan in plans.items() if plan.allocations}
+    by_request = by_request_of(plans, demands)
+    proposals = {rid: [_proposal(rid, plan, tier, run)] for rid, plan in by_request.items() if plan.allocations}
     work.session.add_all([p for ps in proposals.values() for p in ps])
-    return plans, proposals
+    return by_request, proposals
 
 
 def _proposal(request_id: str, plan: Plan, tier: Tier, run: PlanningRun) -> Proposal:

@@ -6,11 +6,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from services.tasking.domain import RequestState, covered
+from services.tasking.domain import RequestState, covered_by_tour, covered_in, outstanding
 from services.tasking.models import Proposal, RequestView
-from services.tasking.planner.problem import Candidate, Demand, Place, Plan, free_counts, lendable_counts
+from services.tasking.planner.problem import (
+    TOUR,
+    Candidate,
+    Demand,
+    Place,
+    Plan,
+    free_counts,
+    lendable_counts,
+)
 from services.tasking.planner.records import set_aside_entry
 from services.tasking.readmodel import available_units, reserves
+from shared.events import Allocation
 from shared.messaging import UnitOfWork
 from shared.reserve import most_at_once
 from shared.vocabulary import Capability, Need
@@ -113,6 +122,59 @@ def booked_at_the_busiest(units: list[Candidate], start: datetime, end: datetime
     return Counter({key: most_at_once(intervals, start, end) for key, intervals in by_key.items()})
 
 
-def covered_for(request: RequestView, holding: list[Proposal]) -> Counter[Capability]:
-    held = [a for p in holding if p.request_id == request.request_id for a in p.live_allocations()]
-    return covered(request.committed, held)
+def held_for(request: RequestView, holding: list[Proposal]) -> list[Allocation]:
+    """The allocations of the request's pending and approved proposals."""
+    return [a for p in holding if p.request_id == request.request_id for a in p.live_allocations()]
+
+
+def coverage(request: RequestView, holding: list[Proposal], tour_length: timedelta) -> list[Counter[Capability]]:
+    """Units of each capability serving each tour of the request (its whole period when it has one tour)."""
+    return covered_by_tour(request.tours(tour_length), request.period(), request.committed, held_for(request, holding))
+
+
+def tour_demands(
+    request: RequestView,
+    held: list[Allocation],
+    tour_length: timedelta,
+    in_need: frozenset[tuple[str, Capability]],
+    *,
+    staying_on: bool = False,
+) -> list[Demand]:
+    """A demand per tour of a request for what no unit serves in that tour, planned from every region; none
+    when it has one tour. staying_on: a demand for each run of short tours that starts where units serving
+    the request end, for those units to stay on throughout it."""
+    tour_list = request.tours(tour_length)
+    if len(tour_list) < 2:
+        return []
+    ends = {a.end or request.end for a in held}
+    short = [outstanding(request.needs, covered_in(t, request.period(), request.committed, held)) for t in tour_list]
+    demands = []
+    for index, (tour, needs) in enumerate(zip(tour_list, short, strict=True)):
+        if not needs or (staying_on and tour[0] not in ends):
+            continue
+        end = tour[1]
+        if staying_on:  # through the short tours that follow (tours are back to back)
+            for later, later_needs in zip(tour_list[index + 1 :], short[index + 1 :], strict=True):
+                if not later_needs:
+                    break
+                end = later[1]
+        demand = demand_of(request, needs, regions=None, in_need=in_need)
+        demands.append(replace(demand, request_id=f"{request.request_id}{TOUR}{index}", required_by=tour[0], end=end))
+    return demands
+
+
+async def staying_pool(
+    work: UnitOfWork, request: RequestView, held: list[Allocation], held_elsewhere: set[str], demands: list[Demand]
+) -> Pool:
+    """The units serving a request whose tour ends where one of `demands` starts, to stay on for it (its own
+    bookings of them set aside: a stay extends them), and what their forces can lend in those tours."""
+    starts = {demand.required_by for demand in demands}
+    staying = {a.unit_id for a in held if (a.end or request.end) in starts}
+    capabilities = {need.capability for demand in demands for need in demand.needs}
+    units = await available_units(work.session, capabilities, setting_aside=request.request_id)
+    not_held = [u for u in units if u.unit_id in staying or u.unit_id not in held_elsewhere]
+    start = min(starts) - TRAVEL_MARGIN
+    end = max(demand.end for demand in demands) + TRAVEL_MARGIN
+    free_in_period = free_counts(not_held) - booked_at_the_busiest(not_held, start, end)
+    lendable = lendable_counts(free_in_period, await reserves(work.session))
+    return Pool(units=[u for u in not_held if u.unit_id in staying], lendable=lendable)

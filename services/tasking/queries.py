@@ -9,7 +9,7 @@ from services.tasking import audit_store
 from services.tasking.domain import RequestState
 from services.tasking.models import PlanningRun, Proposal, RequestView, UnitView
 from services.tasking.planner import planner_named
-from services.tasking.planner.problem import Plan
+from services.tasking.planner.problem import Plan, by_request_of
 from services.tasking.planner.records import explain, problem_from
 from services.tasking.planner.travel import travel_from
 from shared.db import SessionFactory, list_matching
@@ -90,7 +90,8 @@ async def replay(proposal_id: str, *, sessions: SessionFactory) -> dict[str, Any
     _, recorded = await recorded_run(proposal_id, sessions=sessions)
     run = recorded.run
     travel = travel_from(run.parameters["travel"])
-    replayed = planner_named(run.planner).plan(problem_from(run.inputs), travel)
+    problem = problem_from(run.inputs)
+    replayed = by_request_of(planner_named(run.planner).plan(problem, travel), problem.demands)
     differences = {
         rid: {"recorded": _unit_list(plan), "replayed": _unit_list(replayed.get(rid, Plan(allocations=[])))}
         for rid, plan in recorded.plans.items()

@@ -33,17 +33,20 @@ def held_unit_ids(proposals: list[Proposal]) -> set[str]:
     return {unit_id for proposal in proposals for unit_id in proposal.unit_ids()}
 
 
-async def available_units(session: AsyncSession, capabilities: set[Capability]) -> list[Candidate]:
-    """Every unit of the capabilities its force declared AVAILABLE (booked or not), in unit id order."""
+async def available_units(
+    session: AsyncSession, capabilities: set[Capability], *, setting_aside: str | None = None
+) -> list[Candidate]:
+    """Every unit of the capabilities its force declared AVAILABLE (booked or not), in unit id order;
+    setting_aside: a request whose bookings are left out (its units may stay on for it)."""
     rows = await session.exec(
         select(UnitView)
         .where(UnitView.declared == UnitStatus.AVAILABLE, col(UnitView.capability).in_(capabilities))
         .order_by(col(UnitView.unit_id))
     )
-    return [candidate(unit) for unit in rows.all()]
+    return [candidate(unit, setting_aside=setting_aside) for unit in rows.all()]
 
 
-def candidate(unit: UnitView) -> Candidate:
+def candidate(unit: UnitView, *, setting_aside: str | None = None) -> Candidate:
     return Candidate(
         unit_id=unit.unit_id,
         force=unit.force,
@@ -54,7 +57,11 @@ def candidate(unit: UnitView) -> Candidate:
         windows=list(unit.windows),
         scope=unit.scope,
         status=unit.declared,
-        bookings=tuple(Window(start=booking.start, end=booking.end) for booking in unit.bookings),
+        bookings=tuple(
+            Window(start=booking.start, end=booking.end)
+            for booking in unit.bookings
+            if booking.request_id != setting_aside
+        ),
     )
 
 

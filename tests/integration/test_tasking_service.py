@@ -128,6 +128,8 @@ async def test_a_request_gets_the_nearest_units_of_other_forces(
         "distance_km": proposal["allocations"][0]["distance_km"],
         "late": False,
         "via": [],
+        "start": None,
+        "end": None,
     }
     assert 30 < proposal["allocations"][0]["eta_minutes"] < proposal["allocations"][1]["eta_minutes"]
 

@@ -18,6 +18,9 @@ before the step:
    exactly them, and each was AVAILABLE, had a window covering the period, no booking overlapping
    its interval and a scope allowing the requesting region) or changes no unit at all
    (commit.rejected gives reasons, and each reason is true of the state before the step).
+4. One way. No two forces lend each other units of the same capability for overlapping periods: a
+   force receiving PSUs for a request does not lend PSUs at the same time (the host force of each
+   request is recorded with its bookings).
 
 And around them: a refused command (stale version, COMMITTED declared, a committed unit redeclared,
 a recall of a unit that is not committed) leaves no trace, not even in the outbox; a redelivered
@@ -81,6 +84,8 @@ PERIODS = {
 FORCES = ("staffordshire", "warwickshire")
 FORCE_OF = {f"{force}-psu-{n}": force for force in FORCES for n in (1, 2, 3)}
 REQUESTS = ("req-1", "req-2", "req-3")
+# The host force of each request in the West Midlands region: two of them lend units too, so aid could flow both ways.
+HOST_IN_REGION = {"req-1": "west-midlands", "req-2": "staffordshire", "req-3": "warwickshire"}
 RESOURCE_MANAGER = Principal(sub="property-test", role=Role.INTEGRATION)
 
 
@@ -252,12 +257,16 @@ def declaration(step: Declare) -> UnitDeclare:
     )
 
 
+def host_of(step: Commit) -> str:
+    return HOST_IN_REGION[step.request_id] if step.requesting_region == "West Midlands" else "metropolitan"
+
+
 def approval(step: Commit) -> TaskingApproved:
     start, end = PERIODS[step.period]
     return TaskingApproved(
         request_id=step.request_id,
         proposal_id=f"proposal-of-{step.request_id}",
-        requesting_force="west-midlands" if step.requesting_region == "West Midlands" else "metropolitan",
+        requesting_force=host_of(step),
         requesting_region=step.requesting_region,
         start=start,
         end=end,
@@ -316,6 +325,16 @@ class Snapshot:
     units: dict[str, UnitRow]
     reserves: dict[tuple[str, Capability], int]
     outbox: tuple[Published, ...]
+    hosts: frozenset[tuple[str, str]] = frozenset()  # (request, host force) of every booking
+
+    def lent(self) -> list[tuple[str, str, Capability, datetime, datetime]]:
+        """Every booking as (lending force, host force, capability, start, end)."""
+        host = dict(self.hosts)
+        return [
+            (unit.force, host[request], unit.capability, start, end)
+            for unit in self.units.values()
+            for request, start, end in unit.bookings
+        ]
 
     def free_throughout(self, force: str, capability: Capability, interval: Interval) -> int:
         """Units of the force declared AVAILABLE less those booked at the busiest instant of the interval."""
@@ -340,6 +359,7 @@ async def observe(sessions: db.SessionFactory) -> Snapshot:
         units={unit.unit_id: row_of(unit, bookings[unit.unit_id]) for unit in units},
         reserves={(row.force, Capability(c)): n for row in policies for c, n in row.reserve.items()},
         outbox=tuple(Published(type=m.event_type, data=json.loads(m.payload)["data"]) for m in outbox),
+        hosts=frozenset((b.request_id, b.host_force) for rows in bookings.values() for b in rows),
     )
 
 
@@ -362,6 +382,7 @@ def row_of(unit: Unit, bookings: list[BookingRow]) -> UnitRow:
 
 def check_step(step: Step, before: Snapshot, after: Snapshot, refused: MutualAidError | None) -> None:
     no_unit_holds_two_bookings_that_overlap(after)
+    aid_never_flows_both_ways_between_two_forces(after)
     bookings_come_only_from_approvals_and_go_only_by_release_or_recall(step, before, after)
     no_commit_leaves_a_lending_force_below_its_reserve(step, before, after)
     a_step_changes_only_the_units_it_names(step, before, after)
@@ -378,6 +399,15 @@ def no_unit_holds_two_bookings_that_overlap(after: Snapshot) -> None:
         ordered = sorted(unit.bookings, key=lambda booking: booking[1])
         for (first, _, first_end), (second, second_start, _) in pairwise(ordered):
             assert first_end <= second_start, f"{unit_id} is booked for {first} and {second} at once"
+
+
+def aid_never_flows_both_ways_between_two_forces(after: Snapshot) -> None:
+    lent = after.lent()
+    for lender, host, capability, start, end in lent:
+        if lender == host:
+            continue  # its own units: not aid
+        back = [b for b in lent if (b[0], b[1], b[2]) == (host, lender, capability) and b[3] < end and start < b[4]]
+        assert not back, f"{lender} lends {host} {capability} from {start} to {end} while {host} lends it {back}"
 
 
 def new_bookings(before: Snapshot, after: Snapshot) -> dict[str, set[tuple[str, datetime, datetime]]]:
@@ -489,6 +519,12 @@ def is_true(failure: CommitFailure, step: Commit, before: Snapshot) -> bool:
         return unit.booked_during(booking_interval(step.period), except_for=step.request_id)
     if failure.rule == "scope":
         return not unit.lendable_to(step.requesting_region)
+    if failure.rule == "in_need":
+        interval = booking_interval(step.period)
+        return any(
+            host == unit.force and capability == unit.capability and start < interval[1] and interval[0] < end
+            for _, host, capability, start, end in before.lent()
+        )
     if failure.rule == "reserve":
         key = (unit.force, unit.capability)
         taking = sum(1 for other in committable(step, before) if (other.force, other.capability) == key)
@@ -588,6 +624,13 @@ def test_no_sequence_of_steps_commits_a_force_below_its_reserve_or_a_unit_twice_
             Commit("req-3", (STAFFS_1,), period="across the gap"),  # refused: window and bookings
             Release("req-1"),  # the early booking ends, the late one stays
             Commit("req-3", (STAFFS_1,), period="inside early"),  # booked early again, for req-3
+        ]
+    )
+    @example(
+        scenario=[
+            Commit("req-2", ("warwickshire-psu-1",)),  # Warwickshire lends Staffordshire a PSU
+            Commit("req-3", (STAFFS_1,)),  # refused: Staffordshire is receiving PSUs at the same time
+            Commit("req-3", (STAFFS_1,), period="inside late"),  # later: it may lend Warwickshire one
         ]
     )
     def holds(scenario: list[Step]) -> None:

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.tasking import queries
 from shared.cloudevents import new_event
 from shared.events import Allocation, CommitRejected, TaskingApproved, UnitsCommitted
 from shared.vocabulary import Capability
@@ -203,3 +204,40 @@ async def test_a_higher_priority_takes_a_unit_a_lower_one_holds_only_when_it_mus
     await system.deliver()
     assert unit_ids(await pending(system, planned)) == [replacement]  # no second change within the minute
     assert await request_status(system, third) == "UNFILLED"
+
+
+async def test_a_nine_day_request_is_filled_by_three_forces_in_back_to_back_tours(system: Harness) -> None:
+    start = (NOW + timedelta(days=1)).replace(hour=8, minute=0, second=0)
+    tour = timedelta(days=3)
+    for index, force in enumerate(["gloucestershire", "wiltshire", "devon-and-cornwall"]):
+        window_start = start + index * tour - timedelta(hours=12)
+        await declare(
+            system,
+            force,
+            "PSU",
+            available_from=window_start.isoformat(),
+            available_until=(window_start + tour + timedelta(hours=24)).isoformat(),
+        )
+    request_id = await ask(system, "avon-and-somerset", 1, start, days=9)
+    await system.plan()
+    await system.deliver()
+    [proposal] = await proposals(system, request_id, "PENDING")
+    served = sorted((a["start"], a["end"], a["force"]) for a in proposal["allocations"])
+    assert [force for _, _, force in served] == ["gloucestershire", "wiltshire", "devon-and-cornwall"]
+    assert served[0][0] == start.isoformat().replace("+00:00", "Z")
+    assert [s[1] for s in served[:-1]] == [s[0] for s in served[1:]]  # back to back
+    assert proposal["unfilled"] == []
+    replayed = await queries.replay(proposal["id"], sessions=system.tasking.sessions)
+    assert replayed["same_plan"], replayed
+    explanation = checked(
+        await system.client("tasking").get(f"/v1/proposals/{proposal['id']}/explanation", headers=NATIONAL), 200
+    )
+    assert len(explanation["chosen"]) == 3
+
+    checked(await decide(system, "approve", proposal["id"], NATIONAL), 200)
+    await system.deliver()
+    assert await request_status(system, request_id) == "MOBILISED"
+    for allocation in proposal["allocations"]:
+        [booking] = (await unit(system, allocation["unit_id"]))["bookings"]
+        assert booking["request_id"] == request_id
+    assert await system.plan() == 0  # every tour is served: nothing is short

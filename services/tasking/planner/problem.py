@@ -17,6 +17,14 @@ __all__ = ["GreatCircleTravel", "Place", "TravelModel"]  # where the problem's c
 RULE_SET_VERSION = "2026.11-2"
 
 
+TOUR = "#tour"  # a demand for one tour of a request is keyed "<request id>#tour<n>"
+
+
+def request_of(demand_id: str) -> str:
+    """The request a demand (the whole request, or one of its tours) belongs to."""
+    return demand_id.split(TOUR, 1)[0]
+
+
 @dataclass(frozen=True)
 class Demand:
     """A request as the planner sees it: what is still needed, where, from when until when (UTC)."""
@@ -151,3 +159,22 @@ def allocate(
         via=list(leg.via),
     )
     return eta, unit.unit_id, allocation
+
+
+def by_request_of(plans: dict[str, Plan], demands: list[Demand]) -> dict[str, Plan]:
+    """The plans of one run per request: the tours of a request in one plan, each unit stamped with its tour."""
+    periods = {d.request_id: (d.required_by, d.end) for d in demands if d.request_id != request_of(d.request_id)}
+    merged: dict[str, Plan] = {}
+    for demand_id, plan in sorted(plans.items()):
+        period = periods.get(demand_id)
+        allocations = [
+            a.model_copy(update={"start": period[0], "end": period[1]}) if period else a for a in plan.allocations
+        ]
+        unfilled = [
+            s.model_copy(update={"reason": f"tour from {period[0]:%d %b %H:%M} UTC: {s.reason}"}) if period else s
+            for s in plan.unfilled
+        ]
+        seen = merged.setdefault(request_of(demand_id), Plan(allocations=[], unfilled=[]))
+        seen.allocations.extend(allocations)
+        seen.unfilled.extend(unfilled)
+    return merged

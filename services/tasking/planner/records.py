@@ -8,7 +8,15 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from services.tasking.planner.problem import Candidate, Demand, Place, Plan, PlanningProblem, exclusion
+from services.tasking.planner.problem import (
+    Candidate,
+    Demand,
+    Place,
+    Plan,
+    PlanningProblem,
+    exclusion,
+    request_of,
+)
 from shared.canonical import canonical_json
 from shared.events import UnitStatus
 from shared.vocabulary import Capability, LendingScope, Need, Window
@@ -42,7 +50,7 @@ def problem_from(inputs: dict[str, Any]) -> PlanningProblem:
 def explain(inputs: dict[str, Any], request_id: str, plans: dict[str, Plan]) -> dict[str, Any]:
     """For one request of a run: each chosen unit with its score, each other candidate with a reason code."""
     problem = problem_from(inputs)
-    demand = next(d for d in problem.demands if d.request_id == request_id)
+    demand = next(d for d in problem.demands if request_of(d.request_id) == request_id)
     capabilities = {need.capability for need in demand.needs}
     mine = {a.unit_id for a in plans[request_id].allocations} if request_id in plans else set()
     elsewhere = {a.unit_id for rid, plan in plans.items() if rid != request_id for a in plan.allocations}
