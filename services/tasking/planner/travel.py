@@ -7,7 +7,6 @@ crossings given (shared/reference/ferries.csv): the route is the quickest chain 
 crossings, each crossing costing its sailing time plus a boarding allowance.
 """
 
-import heapq
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -88,15 +87,26 @@ class Landmass:
         return inside
 
 
+Via = tuple[float, float, tuple[str, ...]]  # (minutes, km, crossings) of a journey between two ports
+
+
 @dataclass(frozen=True)
 class FerryAwareTravel:
-    """Road travel on each land mass, and the quickest chain of ferry crossings between them."""
+    """Road travel on each land mass, and the quickest chain of ferry crossings between them.
+
+    The quickest journey between every two ports is worked out once (Floyd-Warshall over the ports:
+    road between ports on one land mass, sailings between); a journey by sea is then the road to a
+    port of the origin's land mass, that port-to-port journey, and the road from a port of the
+    destination's. The legs between a place and its ports are remembered: a planning run asks for
+    the same bases and request locations many times.
+    """
 
     road: GreatCircleTravel = field(default_factory=GreatCircleTravel)
     crossings: tuple[Crossing, ...] = ()
     landmasses: tuple[Landmass, ...] = ()
     boarding_minutes: float = 60.0
     _seen: dict[Place, str] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def landmass_of(self, place: Place) -> str:
         """The land mass a place is on (remembered: a planning run asks for the same bases many times)."""
@@ -109,41 +119,60 @@ class FerryAwareTravel:
             return self.road.route(origin, destination)
         return self._by_sea(origin, destination)
 
+    def _ports(self) -> list[Place]:
+        return [end for crossing in self.crossings for end in (crossing.one_end, crossing.other_end)]
+
+    def _between_ports(self) -> list[list[Via]]:
+        """The quickest journey between every two ports (index as in _ports), computed once."""
+        if "between" not in self._memo:
+            ports = self._ports()
+            n = len(ports)
+            unreachable: Via = (math.inf, math.inf, ())
+            best = [[(0.0, 0.0, ()) if i == j else unreachable for j in range(n)] for i in range(n)]
+            for i in range(n):
+                for j in range(n):
+                    if i != j and self.landmass_of(ports[i]) == self.landmass_of(ports[j]):
+                        leg = self.road.route(ports[i], ports[j])
+                        best[i][j] = (leg.minutes, leg.distance_km, ())
+            for index, crossing in enumerate(self.crossings):
+                sailing = (crossing.minutes + self.boarding_minutes, 0.0, (crossing.name,))
+                a, b = 2 * index, 2 * index + 1
+                best[a][b] = min(best[a][b], sailing)
+                best[b][a] = min(best[b][a], sailing)
+            for k in range(n):
+                for i in range(n):
+                    for j in range(n):
+                        through = best[i][k][0] + best[k][j][0]
+                        if through < best[i][j][0]:
+                            best[i][j] = (through, best[i][k][1] + best[k][j][1], best[i][k][2] + best[k][j][2])
+            self._memo["between"] = best
+        between: list[list[Via]] = self._memo["between"]
+        return between
+
+    def _to_ports(self, place: Place) -> dict[int, Leg]:
+        """The road between a place and each port of its land mass (either way: the road is symmetric)."""
+        key = ("ports", place)
+        if key not in self._memo:
+            land = self.landmass_of(place)
+            self._memo[key] = {
+                index: self.road.route(place, port)
+                for index, port in enumerate(self._ports())
+                if self.landmass_of(port) == land
+            }
+        legs: dict[int, Leg] = self._memo[key]
+        return legs
+
     def _by_sea(self, origin: Place, destination: Place) -> Leg:
-        """Dijkstra over the two places and every port: road between places on one land mass, ferries between."""
-        nodes = [origin, destination, *(end for c in self.crossings for end in (c.one_end, c.other_end))]
-        land = [self.landmass_of(node) for node in nodes]
-        sailings = {}
-        for index, crossing in enumerate(self.crossings):
-            a, b = 2 + 2 * index, 3 + 2 * index
-            sailings[(a, b)] = sailings[(b, a)] = crossing
-        best: dict[int, tuple[float, float, tuple[str, ...]]] = {0: (0.0, 0.0, ())}
-        queue: list[tuple[float, int]] = [(0.0, 0)]
-        done: set[int] = set()
-        while queue:
-            minutes, node = heapq.heappop(queue)
-            if node in done:
-                continue
-            done.add(node)
-            if node == 1:
-                _, distance, via = best[1]
-                return Leg(distance_km=distance, minutes=minutes, via=via)
-            _, distance, via = best[node]
-            for other in range(len(nodes)):
-                if other in done:
-                    continue
-                if (node, other) in sailings:
-                    crossing = sailings[(node, other)]
-                    step = Leg(0.0, crossing.minutes + self.boarding_minutes, (crossing.name,))
-                elif land[node] == land[other]:
-                    step = self.road.route(nodes[node], nodes[other])
-                else:
-                    continue
-                total = minutes + step.minutes
-                if other not in best or total < best[other][0]:
-                    best[other] = (total, distance + step.distance_km, via + step.via)
-                    heapq.heappush(queue, (total, other))
-        return Leg(distance_km=math.inf, minutes=math.inf)  # no crossing joins them: unreachable
+        between = self._between_ports()
+        arrive = self._to_ports(destination)
+        best = Leg(distance_km=math.inf, minutes=math.inf)  # no crossing joins them: unreachable
+        for p, out in self._to_ports(origin).items():
+            for q, last in arrive.items():
+                minutes, km, via = between[p][q]
+                total = out.minutes + minutes + last.minutes
+                if total < best.minutes:
+                    best = Leg(distance_km=out.distance_km + km + last.distance_km, minutes=total, via=via)
+        return best
 
 
 def travel_parameters(travel: TravelModel) -> dict[str, Any]:
