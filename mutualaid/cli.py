@@ -57,18 +57,18 @@ def token(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="requests, availability or tasking")],
+    service: Annotated[str, typer.Argument(help="requests, availability, tasking or console")],
     port: Annotated[int | None, typer.Option(help="Port; defaults to the service's setting")] = None,
     host: str = "127.0.0.1",
 ) -> None:
     """Run one service (HTTP and its Kafka consumers) in the foreground."""
     import uvicorn
 
-    from mutualaid.services import SERVICES, create_app, settings_for
+    from mutualaid.services import APPS, bootstrap, create_app
 
-    if service not in SERVICES:
-        raise typer.BadParameter(f"one of: {', '.join(SERVICES)}", param_hint="SERVICE")
-    settings = settings_for(service)
+    if service not in APPS:
+        raise typer.BadParameter(f"one of: {', '.join(APPS)}", param_hint="SERVICE")
+    settings = bootstrap(service).Settings()
     uvicorn.run(create_app(service, settings), host=host, port=port or settings.port, log_level="warning")
 
 

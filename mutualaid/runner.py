@@ -27,7 +27,7 @@ from mutualaid.preflight import (
     claim_state_dir,
     reset_state,
 )
-from mutualaid.services import SERVICES, bootstrap, settings_for
+from mutualaid.services import CONSOLE, SERVICES, bootstrap
 from shared.broker import TANSU, EmbeddedBroker, free_port
 from shared.processes import die_with_parent
 
@@ -46,6 +46,7 @@ class Stack:
     broker: EmbeddedBroker | None = None
     kafka_bootstrap_servers: str | None = None
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+    console: bool = False  # also start the web console, once the services are ready
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -59,12 +60,18 @@ class Stack:
             self.ports.setdefault(service, free_port())
         try:
             await asyncio.gather(*(self.start_service(s, ready_timeout=ready_timeout) for s in SERVICES))
+            if self.console:
+                await self.start_service(CONSOLE, ready_timeout=ready_timeout)
         except BaseException:
             await self.stop()
             raise
 
     def _service_env(self, service: str, name: str) -> dict[str, str]:
         prefix = service.upper()
+        if service == CONSOLE:
+            urls = {f"CONSOLE_{s.upper()}_URL": self.url(s) for s in SERVICES}
+            return {**os.environ, **urls, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers or "",
+                    "CONSOLE_PORT": str(self.ports[name]), **self.env}  # fmt: skip
         database_url = self.database_urls.get(service) or f"sqlite+aiosqlite:///{self.workdir / service}.db"
         return {
             **os.environ,
@@ -178,6 +185,7 @@ async def run_forever(options: RunOptions) -> None:
             broker_binary=options.broker_binary,
             ports=service_ports(),
             log_to_files=False,
+            console=True,
         )
         check_databases({state_dir / f"{service}.db": bootstrap(service).MIGRATIONS for service in SERVICES})
         check_broker_binary(options.broker_binary)
@@ -191,13 +199,13 @@ async def run_forever(options: RunOptions) -> None:
 
 
 def service_ports() -> dict[str, int]:
-    """Each service's HTTP port from its settings (REQUESTS_PORT, AVAILABILITY_PORT, TASKING_PORT).
+    """Each service's HTTP port from its settings (REQUESTS_PORT, AVAILABILITY_PORT, TASKING_PORT, CONSOLE_PORT).
 
     Raises StartupError naming the setting when a service's settings do not validate."""
     ports = {}
-    for service in SERVICES:
+    for service in (*SERVICES, CONSOLE):
         try:
-            ports[service] = settings_for(service).port
+            ports[service] = bootstrap(service).Settings().port
         except ValidationError as error:
             problem = error.errors()[0]
             setting = f"{service.upper()}_{'_'.join(map(str, problem['loc'])).upper()}"
@@ -213,6 +221,7 @@ async def _serve_until_stopped(stack: Stack, stop: asyncio.Event, *, demo: bool)
         if not await _unless_stopped(_start(stack, demo=demo), stop):
             print("stopped before everything was ready", flush=True)
             return
+        print(f"console       {stack.url(CONSOLE)}   (sign in as any role: development sign-in)")
         print(f"broker        {stack.kafka_bootstrap_servers}")
         for service in SERVICES:
             print(f"{service:<13} {stack.url(service)}   (docs: {stack.url(service)}/docs)")

@@ -6,14 +6,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from shared.settings import ServiceSettings
+from shared.settings import CommonSettings, ServiceSettings
 
 SERVICES = ("requests", "availability", "tasking")
+CONSOLE = "console"  # the web console: pages over the three services' APIs, no database of its own
+APPS = (*SERVICES, CONSOLE)
 
 
 def bootstrap(service: str) -> ModuleType:
-    if service not in SERVICES:
-        raise ValueError(f"unknown service {service!r}; one of: {', '.join(SERVICES)}")
+    if service not in APPS:
+        raise ValueError(f"unknown service {service!r}; one of: {', '.join(APPS)}")
     return importlib.import_module(f"services.{service}.bootstrap")
 
 
@@ -23,6 +25,6 @@ def settings_for(service: str, **overrides: Any) -> ServiceSettings:
     return settings
 
 
-def create_app(service: str, settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(service: str, settings: CommonSettings | None = None) -> FastAPI:
     app: FastAPI = bootstrap(service).create_app(settings or settings_for(service))
     return app

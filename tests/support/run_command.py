@@ -14,7 +14,7 @@ from pathlib import Path
 from shared.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PORTS = {"requests": 8001, "availability": 8002, "tasking": 8003}
+DEFAULT_PORTS = {"requests": 8001, "availability": 8002, "tasking": 8003, "console": 8000}
 READY_LINE = "Ctrl-C stops everything."
 
 

@@ -1,0 +1,55 @@
+"""Composition root of the web console: pages, static files, the services' client and live updates."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.console import web
+from services.console.backend import Refused
+from services.console.config import ConsoleSettings
+from services.console.live import Hub, follow_events
+
+Settings = ConsoleSettings
+
+
+def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
+    """The console app; it keeps no state of its own and reads everything from the services."""
+    settings = settings or ConsoleSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            app.state.http = http
+            following = asyncio.create_task(follow_events(settings, app.state.hub))
+            try:
+                yield
+            finally:
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await following
+
+    app = FastAPI(title="Mutual aid console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.hub = Hub()
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(web.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    @app.get("/readyz", include_in_schema=False)
+    async def alive() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused) -> Response:
+        me = web.signed_in(request)
+        if error.status == 401 or me is None:
+            return web.to_sign_in()
+        return web.page(request, "message.html", me[0], error.status, message=error.in_plain_words())
+
+    return app

@@ -1,0 +1,25 @@
+"""Settings of the web console (environment prefix CONSOLE_)."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import CommonSettings
+
+
+class ConsoleSettings(CommonSettings):
+    """Where the console listens, where the three services are, and how people sign in.
+
+    auth: "development" offers a sign-in form that mints a token for the chosen role and force or
+    region (the claims of `mutualaid token`); "bearer" takes the token an OIDC proxy in front of the
+    console puts in the Authorization header, and offers no form.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore", populate_by_name=True)
+
+    port: int = Field(8000, ge=1, le=65535)
+    requests_url: str = "http://127.0.0.1:8001"
+    availability_url: str = "http://127.0.0.1:8002"
+    tasking_url: str = "http://127.0.0.1:8003"
+    auth: Literal["development", "bearer"] = "development"
