@@ -4,7 +4,9 @@ import hashlib
 import uuid
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from services.requests.domain import (
     RequestRules,
@@ -27,7 +29,7 @@ from shared.events import (
     TaskingApproved,
 )
 from shared.forces import region_of
-from shared.messaging import UnitOfWork, UowFactory
+from shared.messaging import UnitOfWork, UowFactory, utcnow
 
 SOURCE = "/mutualaid/requests"
 APPROVED = TaskingApproved.event_type
@@ -178,9 +180,17 @@ async def extend_request(
             request_id=request.id, previous_end=request.end, end=end, extended_by=principal.sub, reason=reason
         )
         event = new_event(extended, source=SOURCE)
-        request.end = end
-        move(request, RequestStatus(request.status))
-        work.session.add_all([request, timeline_entry(request.id, event, request.status, describe(extended))])
+        # Only if the end is still the one read: of two extensions at once, the second is refused (SQLite
+        # ignores FOR UPDATE, so the row's own end is the guard).
+        moved = await work.session.exec(
+            update(MutualAidRequest)
+            .where(col(MutualAidRequest.id) == request.id, col(MutualAidRequest.end) == request.end)
+            .values(end=end, version=MutualAidRequest.version + 1, updated_at=utcnow())
+        )
+        if moved.rowcount != 1:
+            raise Conflict("the request was extended by someone else meanwhile: read it again and decide")
+        work.session.add(timeline_entry(request.id, event, RequestStatus(request.status), describe(extended)))
         work.publish(event, extended)
         await work.commit()
+        await work.session.refresh(request)
         return request

@@ -203,9 +203,11 @@ def check_cancellable(current: RequestStatus, *, approved_before: bool) -> None:
 
 @dataclass(frozen=True)
 class RequestRules:
-    """What a new request must respect: its period ends after now, and lasts at most `longest`."""
+    """What a new request must respect: its period ends after now, lasts at most `longest`, and starts
+    no more than `furthest_ahead` from now (mutual aid for events years away is planned another way)."""
 
     longest: timedelta = timedelta(weeks=8)
+    furthest_ahead: timedelta = timedelta(days=2 * 365)
 
 
 def check_new_request(
@@ -220,6 +222,8 @@ def check_new_request(
         raise InvalidInput("end must be after required_by")
     if end <= now:
         raise InvalidInput(f"the request's period ended at {end.isoformat()}, before now ({now.isoformat()})")
+    if required_by - now > rules.furthest_ahead:
+        raise InvalidInput(f"required_by is more than {rules.furthest_ahead.days} days ahead; ask nearer the time")
     if end - required_by > rules.longest:
         raise InvalidInput(
             f"the request covers {(end - required_by).days} days; mutual aid lasts at most {rules.longest.days} days"

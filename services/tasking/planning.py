@@ -69,6 +69,7 @@ from shared.vocabulary import Need, Priority
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
 TOUR_LENGTH = timedelta(hours=72)  # relief: a long request may be served by successive units, a tour each
 PREEMPTED = "a unit was taken by a higher-priority request"
+LENDER_IN_NEED = "a lending force now asks for that capability itself at the same time: it keeps its units"
 PREEMPTIONS_PER_MINUTE = 1  # a request's pending proposal is taken apart at most this often: no churn
 
 
@@ -132,6 +133,7 @@ async def _plan_batch(
     holding = await holding_proposals(work.session)
     live = await live_requests(work.session)
     owners = {r.request_id: r for r in live} | {r.request_id: r for r in batch}
+    holding = _supersede_lending_by_forces_in_need(work, holding, owners, now)
     recently = await _recently_preempted(work, now - timedelta(minutes=1))
     preemptible = [
         p
@@ -295,6 +297,29 @@ async def _recently_preempted(work: UnitOfWork, since: datetime) -> Counter[str]
         col(Proposal.decided_at) > since,
     )
     return Counter((await work.session.exec(query)).all())
+
+
+def _supersede_lending_by_forces_in_need(
+    work: UnitOfWork, holding: list[Proposal], owners: dict[str, RequestView], now: datetime
+) -> list[Proposal]:
+    """A pending proposal that borrows from a force now asking for that capability itself in an overlapping
+    period is superseded (its request is planned again without that force): forces in need keep their units.
+    Returns the proposals still holding."""
+    superseded = []
+    for proposal in holding:
+        if proposal.status != ProposalStatus.PENDING:
+            continue
+        owner = owners[proposal.request_id]
+        in_need = forces_in_need(owner, owners.values())
+        if any((a.force, a.capability) in in_need for a in proposal.live_allocations()):
+            proposal.status = ProposalStatus.SUPERSEDED
+            proposal.decision_reason = LENDER_IN_NEED
+            proposal.decided_at = now
+            owner.supersedes = [*owner.supersedes, proposal.id]
+            owner.state = RequestState.OPEN
+            work.session.add_all([proposal, owner])
+            superseded.append(proposal.id)
+    return [p for p in holding if p.id not in superseded]
 
 
 def _supersede_preempted(

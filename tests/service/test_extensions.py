@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.tasking.models import RequestView
 from tests.support.harness import Harness
 from tests.support.steps import (
     AUDITOR,
@@ -180,19 +181,22 @@ async def test_only_the_requesting_force_extends_and_not_once_it_is_stood_down(s
     assert missing.status_code == 404
 
 
-async def test_two_extensions_at_once_both_land_and_the_later_end_wins(system: Harness) -> None:
-    there = await declare_from(system, "gloucestershire", START + timedelta(days=30))
+async def test_extensions_at_once_never_leave_the_services_disagreeing_on_the_end(system: Harness) -> None:
+    await declare_from(system, "gloucestershire", START + timedelta(days=30))
     request_id = await mobilised(system)
-    answers = await asyncio.gather(
-        extend(system, request_id, END + timedelta(days=1)), extend(system, request_id, END + timedelta(days=2))
-    )
-    assert sorted(a.status_code for a in answers) in ([200, 200], [200, 422]), [a.text for a in answers]
+    ends = [END + timedelta(hours=6 * n) for n in range(1, 7)]
+    answers = await asyncio.gather(*(extend(system, request_id, end) for end in ends))
+    assert {a.status_code for a in answers} <= {200, 409, 422}, [a.text for a in answers]
+    assert 200 in {a.status_code for a in answers}
     await system.deliver()
     await system.plan()
     await system.deliver()
     request = checked(await system.client("requests").get(f"/v1/requests/{request_id}", headers=AUDITOR), 200)
-    assert request["end"] == z(END + timedelta(days=2))
+    async with system.tasking.sessions() as session:
+        view = await session.get(RequestView, request_id)
+    assert view is not None
+    assert z(view.end) == request["end"]
+    extended = [item for item in request["timeline"] if item["event_type"] == "request.extended"]
+    assert len(extended) == sum(a.status_code == 200 for a in answers)
     stay = await pending(system, request_id)
-    covered = sorted((a["start"], a["end"]) for a in stay["allocations"] if a["unit_id"] == there)
-    assert covered[0][0] == z(END), covered
-    assert covered[-1][1] == z(END + timedelta(days=2)), covered
+    assert max(a["end"] for a in stay["allocations"]) == request["end"]

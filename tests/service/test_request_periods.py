@@ -1,7 +1,7 @@
 """A request's period: it must not have ended, and mutual aid lasts at most 8 weeks (then it is a secondment)."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -15,6 +15,12 @@ from tests.support.steps import operator
     [
         (datetime(2026, 4, 8, 8, tzinfo=UTC), datetime(2026, 4, 9, 20, tzinfo=UTC), "period ended at 2026-04-09"),
         (SOON, SOON + timedelta(days=3652), "covers 3652 days; mutual aid lasts at most 56 days"),
+        (datetime(9999, 12, 31, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC), "more than 730 days ahead"),
+        (  # UTC of this is beyond the last representable time
+            datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
+            datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+            "more than 730 days ahead",
+        ),
     ],
 )
 async def test_a_past_or_too_long_request_is_refused_with_a_clear_problem(

@@ -241,3 +241,24 @@ async def test_a_nine_day_request_is_filled_by_three_forces_in_back_to_back_tour
         [booking] = (await unit(system, allocation["unit_id"]))["bookings"]
         assert booking["request_id"] == request_id
     assert await system.plan() == 0  # every tour is served: nothing is short
+
+
+async def test_a_force_that_comes_to_need_its_units_gets_back_those_only_proposed_elsewhere(system: Harness) -> None:
+    lent = await declare_for_a_year(system, "wiltshire")
+    borrower = await ask(system, "avon-and-somerset", 1, NOW + timedelta(hours=6), days=1)
+    await system.plan()
+    await system.deliver()
+    offered = await pending(system, borrower)
+    assert unit_ids(offered) == [lent]
+
+    await ask(system, "wiltshire", 1, NOW + timedelta(hours=8), days=1)  # Wiltshire now needs PSUs itself
+    await system.plan()
+    await system.plan()
+    await system.deliver()
+    [superseded] = await proposals(system, borrower, "SUPERSEDED")
+    assert superseded["id"] == offered["id"]
+    assert "asks for that capability itself" in superseded["decision_reason"]
+    late = await decide(system, "approve", offered["id"], NATIONAL)
+    assert late.status_code == 409
+    assert await request_status(system, borrower) == "UNFILLED"
+    assert (await unit(system, lent))["bookings"] == []
