@@ -90,7 +90,7 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     assert [r["operation"] for r in listed.json()["items"]] == ["Op Browser"]  # the double click made one
 
 
-async def test_a_regional_coordinator_sees_why_a_national_proposal_is_not_theirs(
+async def test_a_national_proposal_and_a_refused_request_are_explained_in_plain_words(
     console: Stack, browser: Browser
 ) -> None:
     async with httpx.AsyncClient() as client:
@@ -123,9 +123,8 @@ async def test_a_regional_coordinator_sees_why_a_national_proposal_is_not_theirs
     await expect(coordinator.get_by_role("button", name="Approve ticked units")).to_have_count(0)
     await accessible(coordinator)
 
-
-async def test_a_refused_request_is_explained_in_plain_words(console: Stack, browser: Browser) -> None:
-    operator = await signed_in(browser, console, "operator", force="west-midlands")
+    # A request whose period has ended is refused, in words, and what was typed is kept.
+    await operator.goto(f"{console.url('console')}/requests")
     past = datetime.now(UK) - timedelta(days=3)
     await operator.get_by_label("Operation").fill("Op Too Late")
     await operator.get_by_label("Needed by (UK time)").fill(uk_local(past))
