@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.tasking.domain import TOUR_LENGTH
 from services.tasking.planner.problem import Planner, TravelModel
 from shared.db import SessionFactory
 from shared.messaging import UowFactory, utcnow
@@ -28,4 +29,4 @@ class TaskingDeps:
     wake_planning: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = field(default=utcnow)
     planning_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    tour_length: timedelta = timedelta(hours=72)
+    tour_length: timedelta = TOUR_LENGTH

@@ -49,6 +49,7 @@ def covered(committed: Mapping[str, Capability], held: Iterable[Allocation]) -> 
 
 
 Period = tuple[datetime, datetime]
+TOUR_LENGTH = timedelta(hours=72)  # relief: a long request may be served by successive units, a tour each
 
 
 def tours(start: datetime, end: datetime, length: timedelta, breaks: Iterable[datetime] = ()) -> list[Period]:

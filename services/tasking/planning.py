@@ -20,6 +20,7 @@ from services.tasking.deps import TaskingDeps
 from services.tasking.domain import (
     ENDED_STATES,
     HOLDING_PROPOSALS,
+    TOUR_LENGTH,
     RequestState,
     least,
     outstanding,
@@ -67,7 +68,6 @@ from shared.messaging import UnitOfWork
 from shared.vocabulary import Need, Priority
 
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
-TOUR_LENGTH = timedelta(hours=72)  # relief: a long request may be served by successive units, a tour each
 PREEMPTED = "a unit was taken by a higher-priority request"
 LENDER_IN_NEED = "a lending force now asks for that capability itself at the same time: it keeps its units"
 PREEMPTIONS_PER_MINUTE = 1  # a request's pending proposal is taken apart at most this often: no churn
