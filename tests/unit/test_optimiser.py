@@ -2,6 +2,7 @@
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from services.tasking.planner.problem import (
     PlanningProblem,
     free_counts,
 )
-from services.tasking.planner.travel import Leg
+from services.tasking.planner.travel import Leg, Minutes, minutes_by_route
 from shared.vocabulary import Capability, LendingScope, Need, Window
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -32,11 +33,14 @@ PSU, AFO = Capability.PSU, Capability.AFO
 class Road:
     """A made-up map: the minutes from each base to each scene (one kilometre a minute)."""
 
-    minutes_between: dict[tuple[Place, Place], float]
+    table: dict[tuple[Place, Place], float]
 
     def route(self, origin: Place, destination: Place) -> Leg:
-        minutes = self.minutes_between[(origin, destination)]
+        minutes = self.table[(origin, destination)]
         return Leg(distance_km=minutes, minutes=minutes)
+
+    def minutes_between(self, origins: Sequence[Place], destinations: Sequence[Place]) -> Minutes:
+        return minutes_by_route(self, origins, destinations)
 
 
 def road(**minutes: float) -> Road:

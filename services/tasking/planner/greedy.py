@@ -1,5 +1,6 @@
 """The greedy baseline a coordinator on the phone would follow: request by request, nearest unit first. No I/O."""
 
+import math
 from collections import Counter
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from services.tasking.planner.problem import (
     PlanningProblem,
     TravelModel,
     allocate,
+    free_around,
     free_counts,
     is_candidate,
 )
@@ -35,23 +37,28 @@ def plan_nearest(
     for need in demand.needs:
         fitting = [unit for unit in units if is_candidate(unit, demand, need.capability)]
         held = {unit.unit_id for unit in fitting if unit.preemptible}
-        candidates = (allocate(unit, demand, travel, now) for unit in fitting)
+        minutes = travel.minutes_between([unit.base for unit in fitting], [demand.location])[0].tolist()
         # nearest first, but a unit a lower priority holds only after every free one
         ranked = sorted(
-            (reachable for reachable in candidates if reachable is not None), key=lambda r: (r[1] in held, r)
+            (unit.unit_id in held, eta, unit.unit_id, unit)
+            for unit, journey in zip(fitting, minutes, strict=True)
+            if math.isfinite(eta := unit.readiness_minutes + journey) and free_around(unit, demand, eta)
         )
         chosen = 0
         reserve_limited: set[str] = set()
-        for _, _, allocation in ranked:
+        for _, _, _, unit in ranked:
             if chosen == need.quantity:
                 break
-            key = (allocation.force, allocation.capability)
+            key = (unit.force, unit.capability)
             if remaining[key] <= 0:
-                reserve_limited.add(allocation.force)
+                reserve_limited.add(unit.force)
+                continue
+            sent = allocate(unit, demand, travel, now)
+            if sent is None:  # cannot happen: the same journey was just found reachable
                 continue
             remaining[key] -= 1
             chosen += 1
-            allocations.append(allocation)
+            allocations.append(sent[2])
         missing = need.quantity - chosen
         if missing:
             unfilled.append(

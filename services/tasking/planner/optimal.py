@@ -42,8 +42,9 @@ their HQ with readiness in quarter hours) are solved exactly in a few millisecon
 (hundreds of units of many forces at one place, many requests at another) may exhaust it. Then the best
 solution found for (4) is kept, (5) is not tried, and the plan is still optimal on (1)-(3), reproducible.
 
-Speed: 1,200 units and 50 requests plan in about 120 ms on two cores, most of it eligibility and travel
-time for some 35,000 (unit, need) pairs in Python; the min-cost flow itself solves in a few milliseconds.
+Speed: 1,200 units and 50 requests plan in about 160 ms on two cores (benchmarks/planning.py), most of
+it eligibility of some 45,000 (unit, need) pairs in Python; travel times for every (unit, demand) pair
+come from the travel model in one array, and the min-cost flow itself solves in a few milliseconds.
 """
 
 import math
@@ -161,21 +162,28 @@ def _network(problem: PlanningProblem, travel: TravelModel) -> _Network:
         fleet.by_capability[unit.capability].append(index)
     slots: list[_Slot] = []
     reaches: list[list[Reach]] = [[] for _ in units]
-    for demand in sorted(problem.demands, key=lambda demand: demand.request_id):
-        for slot, costs in _slots(demand, fleet, travel, problem.now):
+    demands = sorted(problem.demands, key=lambda demand: demand.request_id)
+    minutes = travel.minutes_between([unit.base for unit in units], [demand.location for demand in demands])
+    for demand, travel_minutes in zip(demands, minutes.tolist(), strict=True):
+        for slot, costs in _slots(demand, fleet, travel_minutes, problem.now):
             for index, seconds, late in costs:
                 reaches[index].append((len(slots), seconds, late))
             slots.append(slot)
     return _classes(fleet, slots, [problem.lendable[pool] for pool in pools], reaches)
 
 
-def _slots(demand: Demand, fleet: _Fleet, travel: TravelModel, now: datetime) -> list[tuple[_Slot, list[Reach]]]:
-    """A slot per need of a demand, with the units that can fill it (worked out once per capability)."""
+def _slots(
+    demand: Demand, fleet: _Fleet, travel_minutes: list[float], now: datetime
+) -> list[tuple[_Slot, list[Reach]]]:
+    """A slot per need of a demand, with the units that can fill it (worked out once per capability).
+
+    travel_minutes: each unit's journey to the demand, in fleet order.
+    """
     reach: dict[Capability, tuple[list[int], list[Reach]]] = {}
     slots = []
     for need in demand.needs:
         if need.capability not in reach:
-            reach[need.capability] = _reach(demand, need.capability, fleet, travel, now)
+            reach[need.capability] = _reach(demand, need.capability, fleet, travel_minutes, now)
         eligible, costs = reach[need.capability]
         punctual = sum(1 for _, _, late in costs if not late)
         slots.append((_Slot(demand, need, eligible, len(costs), punctual), costs))
@@ -183,7 +191,7 @@ def _slots(demand: Demand, fleet: _Fleet, travel: TravelModel, now: datetime) ->
 
 
 def _reach(
-    demand: Demand, capability: Capability, fleet: _Fleet, travel: TravelModel, now: datetime
+    demand: Demand, capability: Capability, fleet: _Fleet, travel_minutes: list[float], now: datetime
 ) -> tuple[list[int], list[Reach]]:
     """The units eligible for a need, and arrival seconds and lateness of those whose force can lend."""
     slack = (demand.required_by - now) / timedelta(minutes=1)
@@ -196,7 +204,7 @@ def _reach(
         eligible.append(index)
         if fleet.pool[index] < 0:
             continue
-        eta = unit.readiness_minutes + travel.route(unit.base, demand.location).minutes
+        eta = unit.readiness_minutes + travel_minutes[index]
         if not math.isfinite(eta) or not free_around(unit, demand, eta):
             continue  # no road or crossing joins them, or another booking leaves no time to go and come back
         # comparing minutes is exact except within the microsecond arrives_late rounds to; ask it there

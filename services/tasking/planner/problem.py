@@ -110,6 +110,8 @@ def exclusion(unit: Candidate, demand: Demand) -> str | None:
 
 def free_around(unit: Candidate, demand: Demand, eta_minutes: float) -> bool:
     """No booking of the unit overlaps the demand's period with its travel there and back (eta each way)."""
+    if not unit.bookings:
+        return True
     travel = timedelta(minutes=eta_minutes)
     start, end = demand.required_by - travel, demand.end + travel
     return not any(booking.start < end and start < booking.end for booking in unit.bookings)

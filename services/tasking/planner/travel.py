@@ -8,8 +8,12 @@ crossings, each crossing costing its sailing time plus a boarding allowance.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 EARTH_RADIUS_KM = 6371.0088
 GREAT_BRITAIN = "great-britain"
@@ -32,10 +36,21 @@ class Leg:
     via: tuple[str, ...] = ()
 
 
+Minutes = NDArray[np.float64]
+
+
 class TravelModel(Protocol):
     """The journey between two places; a routing service could stand behind it."""
 
     def route(self, origin: Place, destination: Place) -> Leg: ...
+
+    def minutes_between(self, origins: Sequence[Place], destinations: Sequence[Place]) -> Minutes:
+        """Door-to-door minutes from every origin to every destination: shape (destinations, origins), inf unreachable.
+
+        The same figures as `route(...).minutes`, worked out together: a planning run needs them
+        for every unit and every request.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,29 @@ class GreatCircleTravel:
     def route(self, origin: Place, destination: Place) -> Leg:
         distance = self.distance_km(origin, destination)
         return Leg(distance_km=distance, minutes=self.minutes(distance))
+
+    def minutes_between(self, origins: Sequence[Place], destinations: Sequence[Place]) -> Minutes:
+        """As route(...).minutes for every pair, in arrays: shape (destinations, origins)."""
+        lat1, lon1 = _radians(origins)
+        lat2, lon2 = (column[:, np.newaxis] for column in _radians(destinations))
+        a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+        distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a)) * self.road_factor
+        minutes: Minutes = distance / self.convoy_speed_kmh * 60
+        return minutes
+
+
+def minutes_by_route(travel: TravelModel, origins: Sequence[Place], destinations: Sequence[Place]) -> Minutes:
+    """minutes_between for a model that only knows route: one journey at a time."""
+    return np.array(
+        [[travel.route(origin, destination).minutes for origin in origins] for destination in destinations],
+        dtype=np.float64,
+    ).reshape(len(destinations), len(origins))
+
+
+def _radians(places: Sequence[Place]) -> tuple[Minutes, Minutes]:
+    """Latitudes and longitudes of places, in radians."""
+    table = np.radians(np.array([(place.lat, place.lon) for place in places], dtype=np.float64).reshape(-1, 2))
+    return table[:, 0], table[:, 1]
 
 
 @dataclass(frozen=True)
@@ -118,6 +156,15 @@ class FerryAwareTravel:
         if self.landmass_of(origin) == self.landmass_of(destination):
             return self.road.route(origin, destination)
         return self._by_sea(origin, destination)
+
+    def minutes_between(self, origins: Sequence[Place], destinations: Sequence[Place]) -> Minutes:
+        """The road between places on one land mass, in arrays; the few pairs across the sea one by one."""
+        minutes = self.road.minutes_between(origins, destinations)
+        lands = np.array([self.landmass_of(origin) for origin in origins], dtype=object)
+        for row, destination in enumerate(destinations):
+            for column in np.flatnonzero(lands != self.landmass_of(destination)).tolist():
+                minutes[row, column] = self._by_sea(origins[column], destination).minutes
+        return minutes
 
     def _ports(self) -> list[Place]:
         return [end for crossing in self.crossings for end in (crossing.one_end, crossing.other_end)]
