@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from shared.errors import Conflict, InvalidInput, PreconditionFailed
 from shared.events import CommitFailure, UnitStatus
-from shared.reserve import lendable, most_at_once
+from shared.reserve import ALWAYS, Interval, away, lendable, most_at_once
 from shared.vocabulary import Capability, LendingScope, Window
 
 DECLARABLE = frozenset({UnitStatus.AVAILABLE, UnitStatus.UNAVAILABLE, UnitStatus.WITHDRAWN})
@@ -46,6 +46,10 @@ class UnitSnapshot:
     def booked(self, start: datetime, end: datetime) -> Booking | None:
         """The first booking overlapping the period, if any."""
         return next((booking for booking in self.bookings if booking.overlaps(start, end)), None)
+
+    def away(self, on_duty_in: Interval = ALWAYS) -> list[Interval]:
+        """When the unit is not free at home: booked, or outside its windows during on_duty_in (shared.reserve)."""
+        return away([(b.start, b.end) for b in self.bookings], [(w.start, w.end) for w in self.windows], on_duty_in)
 
 
 def status_at(unit: UnitSnapshot, now: datetime) -> tuple[UnitStatus, str | None]:
@@ -180,29 +184,38 @@ def _reserve_failures(
 ) -> list[CommitFailure]:
     """At every instant of the tasking's intervals, each lending force keeps its reserve free."""
     taking = Counter((unit.force, unit.capability) for unit in committable)
+    taken = {unit.unit_id for unit in committable}
+    served = (
+        min((tasking.period(u.unit_id)[0] for u in committable), default=tasking.start),
+        max((tasking.period(u.unit_id)[1] for u in committable), default=tasking.end),
+    )
     start = min((tasking.booking(unit.unit_id)[0] for unit in committable), default=tasking.start)
     end = max((tasking.booking(unit.unit_id)[1] for unit in committable), default=tasking.end)
     failures = []
     for unit in committable:
         key = (unit.force, unit.capability)
         mine = [u for u in force_units if (u.force, u.capability) == key and u.status == UnitStatus.AVAILABLE]
-        bookings = [b for u in mine for b in u.bookings if not _extended_by(b, u, tasking, committable)]
-        busiest = most_booked_at_once(bookings, start, end)
+        away_at = [interval for u in mine for interval in _away(u, tasking, taken, served)]
+        busiest = most_at_once(away_at, start, end)
         free = len(mine) - busiest
         reserve = policies.get(unit.force, ForcePolicy()).reserve.get(unit.capability, 0)
         if lendable(free, reserve) < taking[key]:
             reason = (
                 f"reserve would be breached in {unit.force}: {reserve} {unit.capability.value} must stay,"
-                f" {free} free throughout the period, this tasking takes {taking[key]}"
+                f" {free} free (on duty, not booked) throughout the period, this tasking takes {taking[key]}"
             )
             failures.append(CommitFailure(unit_id=unit.unit_id, rule="reserve", reason=reason))
     return failures
 
 
-def _extended_by(booking: Booking, unit: UnitSnapshot, tasking: Tasking, committable: list[UnitSnapshot]) -> bool:
-    """The booking is of a unit this tasking books again for the same request (staying on): the two merge,
-    so the unit is counted once."""
-    return booking.request_id == tasking.request_id and any(u.unit_id == unit.unit_id for u in committable)
+def _away(unit: UnitSnapshot, tasking: Tasking, taken: set[str], served: Interval) -> list[Interval]:
+    """When a unit of a lending force is not free at home during the tasking: booked, or off duty while the
+    units serve. A unit the tasking takes is counted as taken throughout (its window was checked for its own
+    period), with its bookings for other requests; its booking for this request merges with the new one
+    (staying on), so it counts once."""
+    if unit.unit_id in taken:
+        return away([(b.start, b.end) for b in unit.bookings if b.request_id != tasking.request_id])
+    return unit.away(on_duty_in=served)
 
 
 def _unit_failure(
@@ -270,7 +283,8 @@ class CapacityLine:
 
 def capacity(units: list[UnitSnapshot], policy: ForcePolicy, start: datetime, end: datetime) -> list[CapacityLine]:
     """Per capability, over a period (an instant when start == end): what a force declared, has free
-    throughout, has lent at the busiest moment, must keep and can still lend.
+    throughout (declared AVAILABLE, on duty in a window and not booked, at the busiest moment), has
+    lent at the busiest moment, must keep and can still lend.
 
     lendable = available - reserve, never below 0 (shared.reserve). The national commitment is met when what the
     force has lent plus what it can still lend reaches it.
@@ -282,7 +296,7 @@ def capacity(units: list[UnitSnapshot], policy: ForcePolicy, start: datetime, en
         mine = [u for u in units if u.capability == capability and u.status == UnitStatus.AVAILABLE]
         bookings = [b for u in mine for b in u.bookings]
         committed[capability] = most_booked_at_once(bookings, start, end)
-        available[capability] = len(mine) - committed[capability]
+        available[capability] = len(mine) - most_at_once([i for u in mine for i in u.away()], start, end)
     capabilities = set(declared) | set(policy.reserve) | set(policy.national_commitment)
     lines = []
     for capability in sorted(capabilities):

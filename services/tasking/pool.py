@@ -1,5 +1,6 @@
 """What a planning batch draws on: requests grouped by period, the units free in each group's period
-(held ones set aside, bookings counted at the busiest moment), and the forces that keep theirs."""
+(held ones set aside, those booked or off duty at the busiest moment counted out), and the forces that keep
+theirs."""
 
 from collections import Counter
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from services.tasking.planner.records import set_aside_entry
 from services.tasking.readmodel import available_units, reserves
 from shared.events import Allocation
 from shared.messaging import UnitOfWork
-from shared.reserve import most_at_once
+from shared.reserve import Interval, away, most_at_once
 from shared.vocabulary import Capability, Need
 
 TRAVEL_MARGIN = timedelta(hours=24)  # around a period: travel there and back, for holds and bookings
@@ -100,7 +101,8 @@ async def pool_for(
 ) -> Pool:
     """The units of the batch's capabilities that no proposal holds in the period (those only pending
     proposals of lower priorities hold are in, marked: taken only if they must be), and what each force
-    can lend in it: its units neither held nor booked at the busiest moment of the period, less its reserve."""
+    can lend in it: its units neither held, booked nor off duty at the busiest moment of the period, less its
+    reserve."""
     capabilities = {need.capability for request in batch for need in request.needs}
     units = await available_units(work.session, capabilities)
     excluded = {unit_id for request in batch for unit_id in request.excluded_units}
@@ -109,16 +111,25 @@ async def pool_for(
     set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - kept]
     free = [replace(u, preemptible=u.unit_id in preemptible) for u in units if u.unit_id not in kept | excluded]
     not_held = [u for u in units if u.unit_id not in kept]
-    free_in_period = free_counts(not_held) - booked_at_the_busiest(not_held, start, end)
+    period = (min(r.required_by for r in batch), max(r.end for r in batch))
+    free_in_period = free_counts(not_held) - away_at_the_busiest(not_held, start, end, period)
     lendable = lendable_counts(free_in_period, await reserves(work.session))
     return Pool(units=free, lendable=lendable, set_aside=set_aside)
 
 
-def booked_at_the_busiest(units: list[Candidate], start: datetime, end: datetime) -> Counter[tuple[str, Capability]]:
-    """Per force and capability, how many of these units are booked at the busiest moment of the period."""
+def away_at_the_busiest(
+    units: list[Candidate], start: datetime, end: datetime, on_duty_in: Interval
+) -> Counter[tuple[str, Capability]]:
+    """Per force and capability, how many of these units are booked (from start to end, travel included) or
+    off duty (outside their windows, during on_duty_in: the requests' own period) at the busiest moment
+    (shared.reserve). Windows matter only in the period itself: a unit declared from now is not off duty for
+    the day before it that the travel margin spans."""
     by_key: dict[tuple[str, Capability], list[tuple[datetime, datetime]]] = {}
     for unit in units:
-        by_key.setdefault((unit.force, unit.capability), []).extend((b.start, b.end) for b in unit.bookings)
+        intervals = away(
+            [(b.start, b.end) for b in unit.bookings], [(w.start, w.end) for w in unit.windows], on_duty_in
+        )
+        by_key.setdefault((unit.force, unit.capability), []).extend(intervals)
     return Counter({key: most_at_once(intervals, start, end) for key, intervals in by_key.items()})
 
 
@@ -173,8 +184,8 @@ async def staying_pool(
     capabilities = {need.capability for demand in demands for need in demand.needs}
     units = await available_units(work.session, capabilities, setting_aside=request.request_id)
     not_held = [u for u in units if u.unit_id in staying or u.unit_id not in held_elsewhere]
-    start = min(starts) - TRAVEL_MARGIN
-    end = max(demand.end for demand in demands) + TRAVEL_MARGIN
-    free_in_period = free_counts(not_held) - booked_at_the_busiest(not_held, start, end)
+    period = (min(starts), max(demand.end for demand in demands))
+    away_then = away_at_the_busiest(not_held, period[0] - TRAVEL_MARGIN, period[1] + TRAVEL_MARGIN, period)
+    free_in_period = free_counts(not_held) - away_then
     lendable = lendable_counts(free_in_period, await reserves(work.session))
     return Pool(units=[u for u in not_held if u.unit_id in staying], lendable=lendable)

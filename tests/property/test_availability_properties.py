@@ -65,7 +65,7 @@ from shared.events import (
     UnitStatus,
 )
 from shared.messaging import InboxEntry, OutboxMessage, UnitOfWork
-from shared.reserve import lendable, most_at_once
+from shared.reserve import lendable
 from shared.vocabulary import Capability, GeoPoint, LendingScope, Window
 from tests.support.infra import fresh_postgres_database
 
@@ -336,11 +336,22 @@ class Snapshot:
             for request, start, end in unit.bookings
         ]
 
-    def free_throughout(self, force: str, capability: Capability, interval: Interval) -> int:
-        """Units of the force declared AVAILABLE less those booked at the busiest instant of the interval."""
+    def free_throughout(self, force: str, capability: Capability, period: str) -> int:
+        """The fewest units of the force free at home at any instant of a period's booking interval: declared
+        AVAILABLE, not booked and, during the period itself, inside a window. Counted instant by instant, at
+        every edge where the count can change."""
         mine = [u for u in self.units.values() if (u.force, u.capability, u.status) == (force, capability, AVAILABLE)]
-        intervals = [(start, end) for u in mine for _, start, end in u.bookings]
-        return len(mine) - most_at_once(intervals, *interval)
+        first, last = booking_interval(period)
+        duty = PERIODS[period]
+        edges = {first, *duty} | {edge for u in mine for _, *span in u.bookings for edge in span}
+        edges |= {edge for u in mine for window in u.windows for edge in window}
+
+        def free_at(unit: UnitRow, instant: datetime) -> bool:
+            booked = any(start <= instant < end for _, start, end in unit.bookings)
+            on_duty = not duty[0] <= instant < duty[1] or any(start <= instant < end for start, end in unit.windows)
+            return on_duty and not booked
+
+        return min(sum(free_at(u, instant) for u in mine) for instant in edges if first <= instant < last)
 
     def reserve(self, force: str, capability: Capability) -> int:
         return self.reserves.get((force, capability), 0)
@@ -446,7 +457,7 @@ def no_commit_leaves_a_lending_force_below_its_reserve(step: Step, before: Snaps
         (after.units[unit_id].force, after.units[unit_id].capability) for unit_id in new_bookings(before, after)
     }
     for force, capability in sorted(drawn_on):
-        left = after.free_throughout(force, capability, booking_interval(step.period))
+        left = after.free_throughout(force, capability, step.period)
         reserve = after.reserve(force, capability)
         assert left >= reserve, f"a commit left {force} {left} {capability} free, below its reserve of {reserve}"
 
@@ -528,7 +539,7 @@ def is_true(failure: CommitFailure, step: Commit, before: Snapshot) -> bool:
     if failure.rule == "reserve":
         key = (unit.force, unit.capability)
         taking = sum(1 for other in committable(step, before) if (other.force, other.capability) == key)
-        free = before.free_throughout(*key, booking_interval(step.period))
+        free = before.free_throughout(*key, step.period)
         return lendable(free, before.reserve(*key)) < taking
     return False
 

@@ -121,6 +121,17 @@ def test_the_reserve_holds_at_every_instant_of_the_period() -> None:
     assert failures_of(tasking("a"), units, policies) == [("a", "reserve")]
 
 
+def test_a_unit_off_duty_during_the_period_does_not_count_towards_the_reserve() -> None:
+    policies = {"staffordshire": ForcePolicy(reserve={PSU: 1})}
+    on_leave_midweek = [Window(start=START - DAY, end=START + DAY), Window(start=START + 2 * DAY, end=END + DAY)]
+    units = [unit("a"), unit("b", windows=on_leave_midweek)]
+    assert failures_of(tasking("a"), units, policies) == [("a", "reserve")]
+    assert failures_of(tasking("a", end=START + DAY), units, policies) == []  # b is on duty throughout that
+    declared_from_start = [Window(start=START, end=END + DAY)]
+    units = [unit("a"), unit("b", windows=declared_from_start)]
+    assert failures_of(tasking("a", eta=90), units, policies) == []  # before the period is travel time, not duty
+
+
 def test_a_region_scoped_unit_is_lent_only_inside_its_region() -> None:
     regional = unit("r", scope=LendingScope.REGION)
     assert failures_of(tasking("r", region="West Midlands"), [regional]) == []
@@ -192,6 +203,14 @@ def test_capacity_shows_what_a_force_can_still_lend() -> None:
     assert (psu.national_commitment, psu.commitment_met) == (4, False)
     assert lines[Capability.CTSFO].lendable == 0
     assert lines[Capability.AFO].commitment_met
+
+
+def test_capacity_counts_a_unit_free_only_while_it_is_on_duty() -> None:
+    units = [unit("a"), unit("b", windows=[Window(start=START + DAY, end=END)])]
+    [now] = capacity(units, ForcePolicy(reserve={PSU: 1}), START, START)
+    assert (now.declared, now.available, now.committed, now.lendable) == (2, 1, 0, 0)
+    [later] = capacity(units, ForcePolicy(reserve={PSU: 1}), START + DAY, END)
+    assert (later.available, later.lendable) == (2, 1)
 
 
 def test_region_totals_add_forces_up() -> None:
