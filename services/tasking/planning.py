@@ -11,6 +11,7 @@ a decision taken while it ran: it only changes requests and proposals at the ver
 
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_
@@ -201,7 +202,7 @@ async def _plan_cluster(
         staying = tour_demands(owners[rid], held, tour_length, in_need[rid], staying_on=True)
         if staying:
             stay_pool = await staying_pool(work, owners[rid], held, held_unit_ids(overlapping), staying)
-            plan, proposal = await _run(work, staying, stay_pool, priority, Tier.NATIONAL, planner, travel, now)
+            plan, proposal = await _tiered(work, staying, stay_pool, priority, planner, travel, now)
             stayed |= plan
             stays |= proposal
     relief = [
@@ -212,7 +213,7 @@ async def _plan_cluster(
             r, _held_now(r, holding, plans, national, stayed), tour_length, in_need[r.request_id]
         )
     ]
-    toured, relieved = await _run(work, relief, pool, priority, Tier.NATIONAL, planner, travel, now)
+    toured, relieved = await _tiered(work, relief, pool, priority, planner, travel, now)
     _supersede_preempted(work, preemptible, [*plans.values(), *national.values(), *toured.values()], owners, now)
     for request in batch:
         rid = request.request_id
@@ -242,6 +243,36 @@ def _json(shortfalls: list[Shortfall]) -> list[dict[str, object]]:
     return [s.model_dump(mode="json") for s in shortfalls]
 
 
+async def _tiered(
+    work: UnitOfWork,
+    demands: list[Demand],
+    pool: Pool,
+    priority: Priority,
+    planner: Planner,
+    travel: TravelModel,
+    now: datetime,
+) -> tuple[dict[str, Plan], dict[str, list[Proposal]]]:
+    """Tour demands (relief, staying on) the way a request is planned: in the requester's region first
+    (REGIONAL proposals, for its regional coordinator), then what is left from every region (NATIONAL).
+    Plans and proposals by request, the tours of a request together."""
+    if not demands:
+        return {}, {}
+    regional = [replace(d, regions=frozenset({d.requesting_region})) for d in demands]
+    first, proposals = await _run(work, regional, pool, priority, Tier.REGIONAL, planner, travel, now)
+    left = [replace(d, needs=_needs(first[d.request_id].unfilled)) for d in demands if first[d.request_id].unfilled]
+    then, more = await _run(work, left, pool, priority, Tier.NATIONAL, planner, travel, now)
+    plans = {
+        demand_id: Plan(
+            allocations=[*plan.allocations, *(then[demand_id].allocations if demand_id in then else [])],
+            unfilled=then[demand_id].unfilled if demand_id in then else plan.unfilled,
+        )
+        for demand_id, plan in first.items()
+    }
+    return by_request_of(plans, demands), {
+        rid: [*proposals.get(rid, []), *more.get(rid, [])] for rid in sorted({*proposals, *more})
+    }
+
+
 async def _run(
     work: UnitOfWork,
     demands: list[Demand],
@@ -252,7 +283,8 @@ async def _run(
     travel: TravelModel,
     now: datetime,
 ) -> tuple[dict[str, Plan], dict[str, list[Proposal]]]:
-    """Run the planner on one tier of a batch, store the run and its proposals, and take the chosen units."""
+    """Run the planner on one tier of a batch, store the run and its proposals (one per request, its tours
+    together), and take the chosen units; returns the plans by demand."""
     if not demands:
         return {}, {}
     problem = PlanningProblem(demands=demands, units=pool.units, lendable=Counter(pool.lendable), now=now)
@@ -274,7 +306,7 @@ async def _run(
     by_request = by_request_of(plans, demands)
     proposals = {rid: [_proposal(rid, plan, tier, run)] for rid, plan in by_request.items() if plan.allocations}
     work.session.add_all([p for ps in proposals.values() for p in ps])
-    return by_request, proposals
+    return plans, proposals
 
 
 def _proposal(request_id: str, plan: Plan, tier: Tier, run: PlanningRun) -> Proposal:

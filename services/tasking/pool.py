@@ -112,23 +112,50 @@ async def pool_for(
     free = [replace(u, preemptible=u.unit_id in preemptible) for u in units if u.unit_id not in kept | excluded]
     not_held = [u for u in units if u.unit_id not in kept]
     period = (min(r.required_by for r in batch), max(r.end for r in batch))
-    free_in_period = free_counts(not_held) - away_at_the_busiest(not_held, start, end, period)
-    lendable = lendable_counts(free_in_period, await reserves(work.session))
+    lendable = lendable_in(not_held, start, end, period, await reserves(work.session))
     return Pool(units=free, lendable=lendable, set_aside=set_aside)
 
 
+def lendable_in(
+    units: list[Candidate],
+    start: datetime,
+    end: datetime,
+    period: Interval,
+    reserves: dict[str, dict[Capability, int]],
+) -> Counter[tuple[str, Capability]]:
+    """What each force can lend of each capability from start to end (the period, travel either side): its
+    units neither booked nor, where it keeps a reserve, off duty at the busiest moment, less the reserve.
+
+    Availability's reserve rule (services.availability.domain) counts a unit off duty outside its windows
+    during the period. With no reserve that never limits a loan (each unit's own window is checked per
+    demand); with one, the count here may be lower than availability's, which does not count the gaps of
+    the units it lends: a cautious estimate, never a loan availability would refuse.
+    """
+    booked = away_at_the_busiest(units, start, end, on_duty_in=None)
+    away = away_at_the_busiest(units, start, end, on_duty_in=period)
+    free = Counter(
+        {
+            key: n - (away[key] if reserves.get(key[0], {}).get(key[1], 0) else booked[key])
+            for key, n in free_counts(units).items()
+        }
+    )
+    return lendable_counts(free, reserves)
+
+
 def away_at_the_busiest(
-    units: list[Candidate], start: datetime, end: datetime, on_duty_in: Interval
+    units: list[Candidate], start: datetime, end: datetime, *, on_duty_in: Interval | None
 ) -> Counter[tuple[str, Capability]]:
     """Per force and capability, how many of these units are booked (from start to end, travel included) or
-    off duty (outside their windows, during on_duty_in: the requests' own period) at the busiest moment
-    (shared.reserve). Windows matter only in the period itself: a unit declared from now is not off duty for
-    the day before it that the travel margin spans."""
+    off duty (outside their windows during on_duty_in, the requests' own period; None: windows not asked) at
+    the busiest moment (shared.reserve). Windows matter only in the period itself: a unit declared from now
+    is not off duty for the day before it that the travel margin spans."""
     by_key: dict[tuple[str, Capability], list[tuple[datetime, datetime]]] = {}
     for unit in units:
-        intervals = away(
-            [(b.start, b.end) for b in unit.bookings], [(w.start, w.end) for w in unit.windows], on_duty_in
-        )
+        bookings = [(b.start, b.end) for b in unit.bookings]
+        if on_duty_in is None:
+            intervals = away(bookings)
+        else:
+            intervals = away(bookings, [(w.start, w.end) for w in unit.windows], on_duty_in)
         by_key.setdefault((unit.force, unit.capability), []).extend(intervals)
     return Counter({key: most_at_once(intervals, start, end) for key, intervals in by_key.items()})
 
@@ -185,7 +212,6 @@ async def staying_pool(
     units = await available_units(work.session, capabilities, setting_aside=request.request_id)
     not_held = [u for u in units if u.unit_id in staying or u.unit_id not in held_elsewhere]
     period = (min(starts), max(demand.end for demand in demands))
-    away_then = away_at_the_busiest(not_held, period[0] - TRAVEL_MARGIN, period[1] + TRAVEL_MARGIN, period)
-    free_in_period = free_counts(not_held) - away_then
-    lendable = lendable_counts(free_in_period, await reserves(work.session))
+    start, end = period[0] - TRAVEL_MARGIN, period[1] + TRAVEL_MARGIN
+    lendable = lendable_in(not_held, start, end, period, await reserves(work.session))
     return Pool(units=[u for u in not_held if u.unit_id in staying], lendable=lendable)

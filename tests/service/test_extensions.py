@@ -13,6 +13,7 @@ from tests.support.steps import (
     AUDITOR,
     NATIONAL,
     checked,
+    coordinator,
     decide,
     declare,
     headquarters,
@@ -24,6 +25,7 @@ from tests.support.steps import (
     unit,
 )
 
+SOUTH_WEST = coordinator("South West")
 START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
 END = START + timedelta(days=2)
 
@@ -90,8 +92,8 @@ async def test_an_extension_keeps_the_unit_there_on_for_the_extra_day(system: Ha
     assert [(a["unit_id"], a["start"], a["end"]) for a in stay["allocations"]] == [
         (there, z(END), z(END + timedelta(days=1)))
     ]
-    assert stay["unfilled"] == []
-    checked(await decide(system, "approve", stay["id"], NATIONAL), 200)
+    assert (stay["unfilled"], stay["tier"]) == ([], "REGIONAL")  # for the South West's coordinator
+    checked(await decide(system, "approve", stay["id"], SOUTH_WEST), 200)
     await system.deliver()
     [booking] = (await unit(system, there))["bookings"]  # one booking, to the new end and home
     assert booking["request_id"] == request_id
@@ -118,7 +120,8 @@ async def test_the_extra_time_a_unit_cannot_stay_for_is_served_by_another_force(
     assert [(a["unit_id"], a["start"], a["end"]) for a in tour["allocations"]] == [
         (relief, z(END), z(END + timedelta(days=2)))
     ]
-    checked(await decide(system, "approve", tour["id"], NATIONAL), 200)
+    assert tour["tier"] == "REGIONAL"
+    checked(await decide(system, "approve", tour["id"], SOUTH_WEST), 200)
     await system.deliver()
     assert [b["request_id"] for b in (await unit(system, leaving))["bookings"]] == [request_id]
     assert [b["request_id"] for b in (await unit(system, relief))["bookings"]] == [request_id]

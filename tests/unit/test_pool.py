@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from services.tasking.planner.problem import Candidate, Place
-from services.tasking.pool import TRAVEL_MARGIN, away_at_the_busiest
+from services.tasking.pool import TRAVEL_MARGIN, away_at_the_busiest, lendable_in
 from shared.vocabulary import Capability, Window
 
 START = datetime(2026, 12, 1, 14, tzinfo=UTC)
@@ -27,7 +27,7 @@ def unit(unit_id: str, *windows: Window, bookings: tuple[Window, ...] = ()) -> C
 
 
 def away(*units: Candidate) -> int:
-    return away_at_the_busiest(list(units), START - TRAVEL_MARGIN, END + TRAVEL_MARGIN, (START, END))[KEY]
+    return away_at_the_busiest(list(units), START - TRAVEL_MARGIN, END + TRAVEL_MARGIN, on_duty_in=(START, END))[KEY]
 
 
 def test_a_unit_on_leave_during_the_period_is_away_like_a_booked_one() -> None:
@@ -41,3 +41,12 @@ def test_a_unit_on_leave_during_the_period_is_away_like_a_booked_one() -> None:
 def test_a_unit_declared_from_the_start_of_the_period_is_not_away_the_day_before() -> None:
     assert away(unit("a"), unit("b", Window(start=START, end=END))) == 0
     assert away(unit("a"), unit("b", Window(start=START, end=END - timedelta(hours=1)))) == 1
+
+
+def test_off_duty_units_limit_a_loan_only_where_the_force_keeps_a_reserve() -> None:
+    tours = [Window(start=START + n * DAY, end=START + (n + 1) * DAY) for n in range(3)]
+    units = [unit(f"t{n}", tour) for n, tour in enumerate(tours)] + [unit("always")]
+    margin = (START - TRAVEL_MARGIN, START + 3 * DAY + TRAVEL_MARGIN)
+    period = (START, START + 3 * DAY)
+    assert lendable_in(units, *margin, period, reserves={})[KEY] == 4  # each unit's window is the planner's
+    assert lendable_in(units, *margin, period, reserves={"staffordshire": {PSU: 1}})[KEY] == 1  # 2 on duty at most
