@@ -14,6 +14,7 @@ from services.console import web
 from services.console.backend import Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub, follow_events
+from services.console.pages import proposals, requests
 
 Settings = ConsoleSettings
 
@@ -38,18 +39,23 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.hub = Hub()
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.include_router(web.router)
+    for router in (web.router, requests.router, proposals.router):
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     @app.get("/readyz", include_in_schema=False)
     async def alive() -> Response:
         return JSONResponse({"status": "ok"})
 
+    @app.exception_handler(web.SignInNeeded)
+    async def sign_in_needed(request: Request, error: web.SignInNeeded) -> Response:
+        return web.to_sign_in()
+
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused) -> Response:
         me = web.signed_in(request)
         if error.status == 401 or me is None:
             return web.to_sign_in()
-        return web.page(request, "message.html", me[0], error.status, message=error.in_plain_words())
+        return web.page(request, "message.html", me.principal, error.status, message=error.in_plain_words())
 
     return app
