@@ -29,7 +29,12 @@ from shared.vocabulary import Role
 UK = ZoneInfo("Europe/London")
 COOKIE = "mutualaid_console"
 COORDINATORS = (Role.COORDINATOR, Role.NATIONAL_COORDINATOR)
-HOME = {Role.COORDINATOR: "/proposals", Role.NATIONAL_COORDINATOR: "/proposals"}
+HOME = {
+    Role.COORDINATOR: "/proposals",
+    Role.NATIONAL_COORDINATOR: "/proposals",
+    Role.RESOURCE_MANAGER: "/units",
+    Role.AUDITOR: "/audit",
+}
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter()
@@ -120,6 +125,18 @@ def role_in(*roles: Role, work: str) -> Callable[[Person], Person]:
     return check
 
 
+ResourceManager = Annotated[
+    Person, Depends(role_in(Role.RESOURCE_MANAGER, work="these pages are for a force's resource manager"))
+]
+Coordinator = Annotated[
+    Person, Depends(role_in(*COORDINATORS, work="the proposals to decide are for regional and national coordinators"))
+]
+Auditor = Annotated[
+    Person,
+    Depends(role_in(Role.AUDITOR, *COORDINATORS, work="the audit trail is for auditors and coordinators")),
+]
+
+
 def page(request: Request, name: str, principal: Principal | None, status_code: int = 200, **context: Any) -> Response:
     return templates.TemplateResponse(
         request, name, {"me": principal, "roles": Role, **context}, status_code=status_code
@@ -132,7 +149,8 @@ def to_sign_in() -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(me: Me) -> Response:
-    """Each role starts at its own work: coordinators at their queue, operators at their requests."""
+    """Each role starts at its own work: coordinators at their queue, resource managers at their force's
+    units, auditors at the audit trail, operators at their requests."""
     return RedirectResponse(HOME.get(me.principal.role, "/requests"), status_code=303)
 
 

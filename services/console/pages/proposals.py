@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.backend import Refused
-from services.console.web import COORDINATORS, Me, Person, page
+from services.console.web import COORDINATORS, Coordinator, Me, Person, page
 from shared.auth import Principal
 from shared.vocabulary import Role
 
@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 @router.get("/proposals", response_class=HTMLResponse)
-async def queue(request: Request, me: Me) -> Response:
+async def queue(request: Request, me: Coordinator) -> Response:
     """Coordinators: the pending proposals in their scope (a regional coordinator's own region; national: all)."""
     principal, backend = me.principal, me.backend
     pending = (await backend.get("tasking", "/v1/proposals", status="PENDING"))["items"]
