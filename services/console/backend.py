@@ -68,3 +68,6 @@ class Backend:
 
     async def post(self, service: str, path: str, body: dict[str, Any], **headers: str) -> Any:
         return await self.call(service, "POST", path, json=body, headers=headers)
+
+    async def put(self, service: str, path: str, body: dict[str, Any], **headers: str) -> Any:
+        return await self.call(service, "PUT", path, json=body, headers=headers)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -14,6 +15,7 @@ from services.console import web
 from services.console.backend import Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub, follow_events
+from services.console.pages import audit, duty_import, policy, proposals, requests, units
 
 Settings = ConsoleSettings
 
@@ -38,18 +40,38 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.hub = Hub()
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.include_router(web.router)
+    for router in (
+        web.router,
+        requests.router,
+        proposals.router,
+        units.router,
+        policy.router,
+        duty_import.router,
+        audit.router,
+    ):
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     @app.get("/readyz", include_in_schema=False)
     async def alive() -> Response:
         return JSONResponse({"status": "ok"})
 
+    @app.exception_handler(web.SignInNeeded)
+    async def sign_in_needed(request: Request, error: web.SignInNeeded) -> Response:
+        return web.to_sign_in()
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable_form(request: Request, error: RequestValidationError) -> Response:
+        """A form or address the console cannot read (a field missing or of the wrong kind): words, not JSON."""
+        fields = ", ".join(sorted({str(e["loc"][-1]) for e in error.errors() if e.get("loc")}))
+        refusal = Refused(422, f"check {fields}" if fields else "")
+        return await refused(request, refusal)
+
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused) -> Response:
         me = web.signed_in(request)
         if error.status == 401 or me is None:
             return web.to_sign_in()
-        return web.page(request, "message.html", me[0], error.status, message=error.in_plain_words())
+        return web.page(request, "message.html", me.principal, error.status, message=error.in_plain_words())
 
     return app

@@ -1,17 +1,20 @@
-"""The console's pages: server-rendered HTML forms over the services' APIs, one page per piece of work.
+"""What every page of the console shares: templates, UK time, who is signed in, and the live stream.
 
 Times are shown and entered in UK local time (Europe/London, with the zone shown) and sent as UTC.
 Every page holds regions marked data-live that static/live.js fetches again when an event arrives.
+A route says who may open it by its parameters: `Me` (anyone signed in) or `Role_in(...)`; a visitor
+who is not signed in is sent to the sign-in page, one of another role is told so in words.
 """
 
 import asyncio
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
@@ -21,11 +24,17 @@ from services.console.live import Hub
 from shared.auth import Principal, decode_token, issue_token
 from shared.errors import Unauthorized
 from shared.forces import forces, regions
-from shared.vocabulary import Capability, Priority, Role
+from shared.vocabulary import Role
 
 UK = ZoneInfo("Europe/London")
 COOKIE = "mutualaid_console"
 COORDINATORS = (Role.COORDINATOR, Role.NATIONAL_COORDINATOR)
+HOME = {
+    Role.COORDINATOR: "/proposals",
+    Role.NATIONAL_COORDINATOR: "/proposals",
+    Role.RESOURCE_MANAGER: "/units",
+    Role.AUDITOR: "/audit",
+}
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter()
@@ -40,7 +49,15 @@ def uk_time(moment: str | datetime | None) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
 
 
+def uk_local(moment: str | None) -> str:
+    """A UTC time (ISO text) as the value of a datetime-local field in UK local time."""
+    if not moment:
+        return ""
+    return f"{datetime.fromisoformat(moment.replace('Z', '+00:00')).astimezone(UK):%Y-%m-%dT%H:%M}"
+
+
 templates.env.filters["uk_time"] = uk_time
+templates.env.filters["uk_local"] = uk_local
 
 
 def from_uk_time(text: str) -> str:
@@ -61,7 +78,20 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def signed_in(request: Request) -> tuple[Principal, Backend] | None:
+@dataclass(frozen=True)
+class Person:
+    """Who is signed in (the claims of their token), and the services as they may use them."""
+
+    principal: Principal
+    backend: Backend
+
+
+class SignInNeeded(Exception):
+    """Nobody (or nobody with a valid token) is signed in: the app sends the visitor to the sign-in page."""
+
+
+def signed_in(request: Request) -> Person | None:
+    """The signed-in person, or None."""
     token = token_of(request)
     if token is None:
         return None
@@ -69,7 +99,42 @@ def signed_in(request: Request) -> tuple[Principal, Backend] | None:
         principal = decode_token(settings_of(request).jwt_secret.get_secret_value(), token)
     except Unauthorized:
         return None
-    return principal, Backend(settings_of(request), request.app.state.http, token)
+    return Person(principal, Backend(settings_of(request), request.app.state.http, token))
+
+
+def person(request: Request) -> Person:
+    """FastAPI dependency: the signed-in person; raises SignInNeeded when there is none."""
+    found = signed_in(request)
+    if found is None:
+        raise SignInNeeded
+    return found
+
+
+Me = Annotated[Person, Depends(person)]
+
+
+def role_in(*roles: Role, work: str) -> Callable[[Person], Person]:
+    """FastAPI dependency: the signed-in person if their role is one of `roles` (their work: `work`);
+    Refused (403) in words otherwise. The services check again: this only keeps each role to its own pages."""
+
+    def check(me: Me) -> Person:
+        if me.principal.role not in roles:
+            raise Refused(403, f"{work}, and you are signed in as {me.principal.role.value.replace('_', ' ')}")
+        return me
+
+    return check
+
+
+ResourceManager = Annotated[
+    Person, Depends(role_in(Role.RESOURCE_MANAGER, work="these pages are for a force's resource manager"))
+]
+Coordinator = Annotated[
+    Person, Depends(role_in(*COORDINATORS, work="the proposals to decide are for regional and national coordinators"))
+]
+Auditor = Annotated[
+    Person,
+    Depends(role_in(Role.AUDITOR, *COORDINATORS, work="the audit trail is for auditors and coordinators")),
+]
 
 
 def page(request: Request, name: str, principal: Principal | None, status_code: int = 200, **context: Any) -> Response:
@@ -83,22 +148,20 @@ def to_sign_in() -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request) -> Response:
-    """Each role starts at its own work: operators at their requests, coordinators at their queue."""
-    me = signed_in(request)
-    if me is None:
-        return to_sign_in()
-    return RedirectResponse("/proposals" if me[0].role in COORDINATORS else "/requests", status_code=303)
+async def home(me: Me) -> Response:
+    """Each role starts at its own work: coordinators at their queue, resource managers at their force's
+    units, auditors at the audit trail, operators at their requests."""
+    return RedirectResponse(HOME.get(me.principal.role, "/requests"), status_code=303)
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(request: Request) -> Response:
     if settings_of(request).auth != "development":
         return page(request, "message.html", None, 401, message="Sign in through your force's identity provider.")
-    return page(request, "sign_in.html", None, forces=_forces_by_name(), regions=regions())
+    return page(request, "sign_in.html", None, forces=forces_by_name(), regions=regions())
 
 
-def _forces_by_name() -> list[Any]:
+def forces_by_name() -> list[Any]:
     return sorted(forces().values(), key=lambda force: force.name)
 
 
@@ -116,7 +179,7 @@ async def sign_in(
     needs_force = role in (Role.OPERATOR, Role.RESOURCE_MANAGER)
     if (needs_force and force not in forces()) or (role == Role.COORDINATOR and region not in regions()):
         problem = "Choose your force." if needs_force else "Choose your region."
-        context = {"forces": _forces_by_name(), "regions": regions(), "error": problem}
+        context = {"forces": forces_by_name(), "regions": regions(), "error": problem}
         return page(request, "sign_in.html", None, 422, **context)
     token = issue_token(
         settings_of(request).jwt_secret.get_secret_value(),
@@ -135,182 +198,6 @@ async def sign_out() -> Response:
     response = to_sign_in()
     response.delete_cookie(COOKIE)
     return response
-
-
-@router.get("/requests", response_class=HTMLResponse)
-async def request_list(request: Request) -> Response:
-    """Operators: raise a request, and the force's requests with their live status. Others: every request."""
-    me = signed_in(request)
-    if me is None:
-        return to_sign_in()
-    principal, backend = me
-    return await _request_page(request, principal, backend)
-
-
-async def _request_page(
-    request: Request, principal: Principal, backend: Backend, status_code: int = 200, **context: Any
-) -> Response:
-    force = principal.force if principal.role == Role.OPERATOR else None
-    listed = await backend.get("requests", "/v1/requests", force=force, limit=50)
-    context.setdefault("form", {})
-    return page(
-        request,
-        "requests.html",
-        principal,
-        status_code,
-        requests=listed["items"],
-        capabilities=list(Capability),
-        priorities=list(Priority),
-        idempotency_key=str(uuid.uuid4()),
-        hq=forces().get(principal.force or ""),
-        **context,
-    )
-
-
-@router.post("/requests")
-async def raise_request(
-    request: Request,
-    operation: Annotated[str, Form()],
-    priority: Annotated[str, Form()],
-    capability: Annotated[str, Form()],
-    quantity: Annotated[str, Form()],
-    required_by: Annotated[str, Form()],
-    end: Annotated[str, Form()],
-    lat: Annotated[str, Form()],
-    lon: Annotated[str, Form()],
-    idempotency_key: Annotated[str, Form()],
-    place: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
-) -> Response:
-    """Raise a request for the operator's force; the form's Idempotency-Key makes a double click harmless."""
-    me = signed_in(request)
-    if me is None:
-        return to_sign_in()
-    principal, backend = me
-    form = dict(await request.form())
-    try:
-        body = {
-            "requesting_force": principal.force or "",
-            "operation": operation,
-            "priority": priority,
-            "location": {"lat": float(lat), "lon": float(lon), **({"description": place} if place else {})},
-            "required_by": from_uk_time(required_by),
-            "end": from_uk_time(end),
-            "needs": [{"capability": capability, "quantity": int(quantity)}],
-            "notes": notes,
-        }
-        created = await backend.post("requests", "/v1/requests", body, **{"Idempotency-Key": idempotency_key})
-    except ValueError:
-        problem = "Enter the times as dates and times, the quantity as a whole number and the place as coordinates."
-        return await _request_page(request, principal, backend, 422, error=problem, form=form)
-    except Refused as refused:
-        problem = refused.in_plain_words()
-        return await _request_page(request, principal, backend, refused.status, error=problem, form=form)
-    return RedirectResponse(f"/requests/{created['id']}", status_code=303)
-
-
-@router.get("/requests/{request_id}", response_class=HTMLResponse)
-async def request_detail(request: Request, request_id: str) -> Response:
-    """A request, its timeline and its proposals."""
-    me = signed_in(request)
-    if me is None:
-        return to_sign_in()
-    principal, backend = me
-    try:
-        detail, listed = await asyncio.gather(
-            backend.get("requests", f"/v1/requests/{request_id}"),
-            backend.get("tasking", "/v1/proposals", request_id=request_id),
-        )
-    except Refused as refused:
-        return page(request, "message.html", principal, refused.status, message=refused.in_plain_words())
-    return page(request, "request.html", principal, detail=detail, proposals=listed["items"])
-
-
-@router.get("/proposals", response_class=HTMLResponse)
-async def queue(request: Request) -> Response:
-    """Coordinators: the pending proposals in their scope (a regional coordinator's own region; national: all)."""
-    me = signed_in(request)
-    if me is None:
-        return to_sign_in()
-    principal, backend = me
-    pending = (await backend.get("tasking", "/v1/proposals", status="PENDING"))["items"]
-    asked = await asyncio.gather(*(backend.get("requests", f"/v1/requests/{p['request_id']}") for p in pending))
-    rows = [
-        {"proposal": proposal, "request": req}
-        for proposal, req in zip(pending, asked, strict=True)
-        if principal.role != Role.COORDINATOR or req["requesting_region"] == principal.region
-    ]
-    return page(request, "queue.html", principal, rows=rows)
-
-
-@router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
-async def proposal_detail(request: Request, proposal_id: str, error: str = "", status_code: int = 200) -> Response:
-    """A proposal: its units, arrival times, lateness, what is unfilled, the planner's explanation, and the
-    decision form (or, when the coordinator may not decide it, why)."""
-    me = signed_in(request)
-    if me is None:
-        return to_sign_in()
-    principal, backend = me
-    try:
-        proposal = await backend.get("tasking", f"/v1/proposals/{proposal_id}")
-        detail, explanation = await asyncio.gather(
-            backend.get("requests", f"/v1/requests/{proposal['request_id']}"),
-            backend.get("tasking", f"/v1/proposals/{proposal_id}/explanation"),
-        )
-    except Refused as refused:
-        return page(request, "message.html", principal, refused.status, message=refused.in_plain_words())
-    return page(
-        request,
-        "proposal.html",
-        principal,
-        status_code,
-        proposal=proposal,
-        detail=detail,
-        explanation=explanation,
-        why_not=why_not_decide(principal, proposal, detail),
-        error=error,
-    )
-
-
-def why_not_decide(principal: Principal, proposal: dict[str, Any], detail: dict[str, Any]) -> str:
-    """Why this person may not decide the proposal, in words; empty when they may (tasking still decides)."""
-    if principal.role not in COORDINATORS:
-        return "Only regional and national coordinators decide proposals."
-    if proposal["status"] != "PENDING":
-        return f"This proposal is {proposal['status']}: only a pending proposal can be decided."
-    if principal.role == Role.COORDINATOR and proposal["tier"] == "NATIONAL":
-        return (
-            "This is a NATIONAL proposal: it draws on units from every region, so only a national coordinator"
-            " (NPoCC) can approve or reject it."
-        )
-    if principal.role == Role.COORDINATOR and detail["requesting_region"] != principal.region:
-        return f"This request is from the {detail['requesting_region']} region, not yours."
-    return ""
-
-
-@router.post("/proposals/{proposal_id}/decide")
-async def decide(
-    request: Request,
-    proposal_id: str,
-    verb: Annotated[str, Form(pattern="^(approve|reject)$")],
-    reason: Annotated[str, Form()] = "",
-    unit_ids: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    """Approve (all, or the ticked units) or reject (the ticked units, or all) with a reason."""
-    me = signed_in(request)
-    if me is None:
-        return to_sign_in()
-    _, backend = me
-    proposal = await backend.get("tasking", f"/v1/proposals/{proposal_id}")
-    every = [a["unit_id"] for a in proposal["allocations"] if a["unit_id"] not in proposal["passed_over"]]
-    body: dict[str, Any] = {"reason": reason.strip() or f"{verb}d in the console"}
-    if unit_ids is not None and sorted(unit_ids) != sorted(every):
-        body["unit_ids"] = unit_ids
-    try:
-        await backend.post("tasking", f"/v1/proposals/{proposal_id}/{verb}", body)
-    except Refused as refused:
-        return await proposal_detail(request, proposal_id, refused.in_plain_words(), refused.status)
-    return RedirectResponse(f"/requests/{proposal['request_id']}", status_code=303)
 
 
 @router.get("/live")

@@ -1,45 +1,17 @@
 """An operator, two coordinators and the live picture, in a real browser against the real system."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from mutualaid.runner import Stack
 from shared.auth import Role
+from tests.support.browser import UK, accessible, signed_in, uk_local
 from tests.support.builders import bearer
 
 pytestmark = pytest.mark.e2e
-
-UK = ZoneInfo("Europe/London")
-SERIOUS = ("serious", "critical")
-
-
-async def signed_in(browser: Browser, stack: Stack, role: str, *, force: str = "", region: str = "") -> Page:
-    page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
-    await page.goto(f"{stack.url('console')}/sign-in")
-    await page.get_by_label("Your name or collar number").fill(f"{role}-in-a-test")
-    await page.get_by_label("Role").select_option(role)
-    if force:
-        await page.get_by_label("Force (operators and resource managers)").select_option(force)
-    if region:
-        await page.get_by_label("Region (regional coordinators)").select_option(region)
-    await page.get_by_role("button", name="Sign in").click()
-    return page
-
-
-async def accessible(page: Page) -> None:
-    """axe-core finds no serious or critical violation on the page."""
-    results = await Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
-    assert not serious, [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in serious]
-
-
-def uk_local(moment: datetime) -> str:
-    return moment.astimezone(UK).strftime("%Y-%m-%dT%H:%M")
 
 
 async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(console: Stack, browser: Browser) -> None:

@@ -1,0 +1,68 @@
+"""Replace a force's whole declared set from a duty-system CSV file: a dry run first, then apply."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from services.console.backend import Refused
+from services.console.duty_csv import UnreadableFile, dry_run, read_units
+from services.console.web import Person, ResourceManager, page
+
+router = APIRouter()
+CHANGED_MEANWHILE = "The force's units changed since the dry run: this is what the file would change now."
+
+
+@router.get("/duty-import", response_class=HTMLResponse)
+async def upload_form(request: Request, me: ResourceManager) -> Response:
+    """Choose the duty system's export (CSV) of the force's units."""
+    return page(request, "duty_import.html", me.principal)
+
+
+@router.post("/duty-import", response_class=HTMLResponse)
+async def preview(request: Request, me: ResourceManager, file: UploadFile) -> Response:
+    """The dry run: what applying the file would add, update and withdraw; nothing is sent to the service."""
+    try:
+        text = (await file.read()).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return page(request, "duty_import.html", me.principal, 422, problems=["the file is not UTF-8 text (CSV)"])
+    return await _dry_run_page(request, me, text, name=file.filename or "the file")
+
+
+async def _dry_run_page(request: Request, me: Person, text: str, *, name: str, **context: Any) -> Response:
+    try:
+        units, current = await _read_and_fetch(me, text)
+    except UnreadableFile as unreadable:
+        return page(request, "duty_import.html", me.principal, 422, problems=unreadable.problems, file_name=name)
+    run = dry_run(units, current)
+    return page(request, "duty_import.html", me.principal, run=run, text=text, file_name=name, **context)
+
+
+async def _read_and_fetch(me: Person, text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The file's declarations and the force's units now; UnreadableFile when the file cannot be read."""
+    units = read_units(text, force=me.principal.force or "")
+    current = await me.backend.get("availability", "/v1/units", force=me.principal.force)
+    return units, current["items"]
+
+
+@router.post("/duty-import/apply", response_class=HTMLResponse)
+async def apply(
+    request: Request,
+    me: ResourceManager,
+    text: Annotated[str, Form()],
+    fingerprint: Annotated[str, Form()],
+    name: Annotated[str, Form()] = "the file",
+) -> Response:
+    """Apply the file the dry run showed, if the force's units have not moved on since: the service replaces
+    the whole set in one transaction and answers with its own counts."""
+    try:
+        units, current = await _read_and_fetch(me, text)
+    except UnreadableFile as unreadable:
+        return page(request, "duty_import.html", me.principal, 422, problems=unreadable.problems, file_name=name)
+    if dry_run(units, current).fingerprint() != fingerprint:
+        return await _dry_run_page(request, me, text, name=name, error=CHANGED_MEANWHILE)
+    try:
+        result = await me.backend.put("availability", f"/v1/forces/{me.principal.force}/units", {"items": units})
+    except Refused as refused:
+        return await _dry_run_page(request, me, text, name=name, error=refused.in_plain_words())
+    return page(request, "duty_import.html", me.principal, result=result, file_name=name)

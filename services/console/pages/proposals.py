@@ -1,0 +1,94 @@
+"""Proposals: coordinators work through the pending ones in their scope and decide them."""
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.console.backend import Refused
+from services.console.web import COORDINATORS, Coordinator, Me, Person, page
+from shared.auth import Principal
+from shared.vocabulary import Role
+
+router = APIRouter()
+
+
+@router.get("/proposals", response_class=HTMLResponse)
+async def queue(request: Request, me: Coordinator) -> Response:
+    """Coordinators: the pending proposals in their scope (a regional coordinator's own region; national: all)."""
+    principal, backend = me.principal, me.backend
+    pending = (await backend.get("tasking", "/v1/proposals", status="PENDING"))["items"]
+    asked = await asyncio.gather(*(backend.get("requests", f"/v1/requests/{p['request_id']}") for p in pending))
+    rows = [
+        {"proposal": proposal, "request": req}
+        for proposal, req in zip(pending, asked, strict=True)
+        if principal.role != Role.COORDINATOR or req["requesting_region"] == principal.region
+    ]
+    return page(request, "queue.html", principal, rows=rows)
+
+
+@router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
+async def proposal_detail(request: Request, proposal_id: str, me: Me) -> Response:
+    """A proposal: its units, arrival times, lateness, what is unfilled, the planner's explanation, and the
+    decision form (or, when the coordinator may not decide it, why)."""
+    return await _proposal_page(request, proposal_id, me)
+
+
+async def _proposal_page(
+    request: Request, proposal_id: str, me: Person, error: str = "", status_code: int = 200
+) -> Response:
+    proposal = await me.backend.get("tasking", f"/v1/proposals/{proposal_id}")
+    detail, explanation = await asyncio.gather(
+        me.backend.get("requests", f"/v1/requests/{proposal['request_id']}"),
+        me.backend.get("tasking", f"/v1/proposals/{proposal_id}/explanation"),
+    )
+    return page(
+        request,
+        "proposal.html",
+        me.principal,
+        status_code,
+        proposal=proposal,
+        detail=detail,
+        explanation=explanation,
+        why_not=why_not_decide(me.principal, proposal, detail),
+        error=error,
+    )
+
+
+def why_not_decide(principal: Principal, proposal: dict[str, Any], detail: dict[str, Any]) -> str:
+    """Why this person may not decide the proposal, in words; empty when they may (tasking still decides)."""
+    if principal.role not in COORDINATORS:
+        return "Only regional and national coordinators decide proposals."
+    if proposal["status"] != "PENDING":
+        return f"This proposal is {proposal['status']}: only a pending proposal can be decided."
+    if principal.role == Role.COORDINATOR and proposal["tier"] == "NATIONAL":
+        return (
+            "This is a NATIONAL proposal: it draws on units from every region, so only a national coordinator"
+            " (NPoCC) can approve or reject it."
+        )
+    if principal.role == Role.COORDINATOR and detail["requesting_region"] != principal.region:
+        return f"This request is from the {detail['requesting_region']} region, not yours."
+    return ""
+
+
+@router.post("/proposals/{proposal_id}/decide")
+async def decide(
+    request: Request,
+    proposal_id: str,
+    me: Me,
+    verb: Annotated[str, Form(pattern="^(approve|reject)$")],
+    reason: Annotated[str, Form()] = "",
+    unit_ids: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Approve (all, or the ticked units) or reject (the ticked units, or all) with a reason."""
+    proposal = await me.backend.get("tasking", f"/v1/proposals/{proposal_id}")
+    every = [a["unit_id"] for a in proposal["allocations"] if a["unit_id"] not in proposal["passed_over"]]
+    body: dict[str, Any] = {"reason": reason.strip() or f"{verb}d in the console"}
+    if unit_ids is not None and sorted(unit_ids) != sorted(every):
+        body["unit_ids"] = unit_ids
+    try:
+        await me.backend.post("tasking", f"/v1/proposals/{proposal_id}/{verb}", body)
+    except Refused as refused:
+        return await _proposal_page(request, proposal_id, me, refused.in_plain_words(), refused.status)
+    return RedirectResponse(f"/requests/{proposal['request_id']}", status_code=303)
