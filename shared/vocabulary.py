@@ -1,11 +1,23 @@
 """Value types shared by the HTTP and event contracts of every service."""
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from shared.forces import forces
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("in UTC this is beyond the last time that can be kept (9999-12-31)") from None
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""An RFC 3339 instant with its zone, kept and answered in UTC whatever offset the caller wrote."""
 
 
 class Role(StrEnum):
@@ -82,5 +94,5 @@ class LendingScope(StrEnum):
 class Window(BaseModel):
     """A period in which a unit is available."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: UtcDatetime
+    end: UtcDatetime

@@ -3,11 +3,11 @@
 from datetime import datetime
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.catalogue import CapabilityEntry
 from shared.events import BookingState, UnitStatus
-from shared.vocabulary import Capability, ForceCode, GeoPoint, LendingScope, Window
+from shared.vocabulary import Capability, ForceCode, GeoPoint, LendingScope, UtcDatetime, Window
 
 UNIT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -25,8 +25,8 @@ class UnitDeclare(UnitBase):
 
     model_config = ConfigDict(extra="forbid")
 
-    available_from: AwareDatetime | None = None
-    available_until: AwareDatetime | None = None
+    available_from: UtcDatetime | None = None
+    available_until: UtcDatetime | None = None
     windows: list[Window] | None = Field(None, min_length=1, max_length=100)
     status: UnitStatus = Field(UnitStatus.AVAILABLE, description="AVAILABLE, UNAVAILABLE or WITHDRAWN")
     version: int | None = Field(

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.requests.domain import RequestStatus
-from shared.vocabulary import ForceCode, GeoPoint, Need, Priority
+from shared.vocabulary import ForceCode, GeoPoint, Need, Priority, UtcDatetime
 
 
 class RequestBase(BaseModel):
@@ -13,8 +13,8 @@ class RequestBase(BaseModel):
     operation: str = Field(min_length=1, max_length=200, examples=["Op Example"])
     priority: Priority
     location: GeoPoint
-    required_by: AwareDatetime = Field(description="When the first units must be there (RFC 3339 with zone)")
-    end: AwareDatetime = Field(description="When the deployment is expected to end")
+    required_by: UtcDatetime = Field(description="When the first units must be there (RFC 3339 with zone)")
+    end: UtcDatetime = Field(description="When the deployment is expected to end")
     needs: list[Need] = Field(min_length=1, max_length=20)
     notes: str = Field("", max_length=4000)
 
@@ -34,7 +34,7 @@ class Cancellation(BaseModel):
 class Extension(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    end: AwareDatetime = Field(description="The deployment's new end (RFC 3339 with zone), after its current end")
+    end: UtcDatetime = Field(description="The deployment's new end (RFC 3339 with zone), after its current end")
     reason: str = Field(
         min_length=1, max_length=2000, pattern=r"\S", description="Why the deployment is extended (required)"
     )

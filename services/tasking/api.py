@@ -13,6 +13,7 @@ from services.tasking.schemas import (
     AuditList,
     AuditVerdict,
     DonorAnswer,
+    DonorDecline,
     Explanation,
     PlanningUnit,
     PlanningUnitList,
@@ -116,7 +117,7 @@ async def accept_tasking(
 
 @router.post("/proposals/{proposal_id}/units/{unit_id}/decline", response_model=ProposalPublic)
 async def decline_tasking(
-    proposal_id: ProposalId, unit_id: UnitId, body: DonorAnswer, principal: Donor, d: Deps
+    proposal_id: ProposalId, unit_id: UnitId, body: DonorDecline, principal: Donor, d: Deps
 ) -> ProposalPublic:
     """The unit's force declines its tasking, with a reason: the proposal is superseded, the unit not offered
     to this request again, and the request planned again. After approval, recall the unit instead (409)."""
@@ -180,4 +181,5 @@ async def verify_audit(_: Auditor, rt: Runtime) -> AuditVerdict:
 
 
 def to_public(proposal: Proposal) -> ProposalPublic:
-    return ProposalPublic.model_validate(proposal.model_dump())
+    """A proposal as the API shows it: its allocations without the units an approval of part of it left out."""
+    return ProposalPublic.model_validate(proposal.model_dump() | {"allocations": proposal.live_allocations()})

@@ -15,10 +15,10 @@ async def answer(
 ) -> Proposal:
     """A resource manager of the unit's force accepts or declines its tasking (audited either way).
 
-    A decline of a pending proposal supersedes it: the unit is not offered to this request again and
-    the request is planned again at once. An approved tasking is committed already: its unit goes home
-    by a recall (availability). Raises NotFound (404), Forbidden (403: another force's unit) and
-    Conflict (409: the proposal is decided, or declined after approval).
+    Accepting a unit accepted already changes nothing. A decline of a pending proposal supersedes it: the
+    unit is not offered to this request again and the request is planned again at once. An approved tasking
+    is committed already: its unit goes home by a recall (availability). Raises NotFound (404), Forbidden
+    (403: another force's unit) and Conflict (409: the proposal is decided, or declined after approval).
     """
     async with deciding(deps.uow) as work:
         proposal = await work.session.get(Proposal, proposal_id)
@@ -30,6 +30,8 @@ async def answer(
         if not principal.acts_for_force(allocation.force):
             raise Forbidden(f"only {allocation.force} answers for its unit {unit_id}")
         check_answerable(proposal.status, accepted=accepted)
+        if accepted and any(r.unit_id == unit_id and r.accepted for r in proposal.donor_responses):
+            return proposal  # accepted already: saying it again changes nothing
         response = DonorResponse(unit_id=unit_id, accepted=accepted, by=principal.sub, reason=reason, at=deps.clock())
         proposal.donor_responses = [*proposal.donor_responses, response]
         work.session.add(proposal)

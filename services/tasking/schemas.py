@@ -14,7 +14,9 @@ class ProposalPublic(BaseModel):
     id: str
     request_id: str
     status: ProposalStatus
-    allocations: list[Allocation]
+    allocations: list[Allocation] = Field(
+        description="The units the proposal sends (once part of it is approved, those approved: see passed_over)"
+    )
     unfilled: list[Shortfall]
     planner: str
     tier: Tier = Field(description="REGIONAL: from the host's region; NATIONAL: drawn from every region")
@@ -73,7 +75,13 @@ class Replan(BaseModel):
 class DonorAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field("", max_length=2000, description="Why (required in practice for a decline)")
+    reason: str = Field("", max_length=2000, description="Why (optional for an acceptance)")
+
+
+class DonorDecline(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why the unit cannot go (required)")
 
 
 class PlanningUnit(BaseModel):

@@ -47,6 +47,9 @@ async def test_approving_part_of_a_proposal_commits_those_and_plans_the_rest_wit
     request_id, proposal, offered = await three_offered(system)
     approved = checked(await decide(system, "approve", proposal["id"], WEST_MIDLANDS, unit_ids=offered[:2]), 200)
     assert approved["passed_over"] == [offered[2]]
+    assert units(approved) == offered[:2]  # what it sends; the unit left out is only in passed_over
+    shown = checked(await system.client("tasking").get(f"/v1/proposals/{proposal['id']}", headers=AUDITOR), 200)
+    assert units(shown) == offered[:2]
     await system.plan()
     await system.deliver()
     [rest] = await proposals(system, request_id, "PENDING")
@@ -101,6 +104,9 @@ async def test_a_donor_declines_its_unit_and_the_request_is_planned_without_it(s
     refused = await system.client("tasking").post(f"{path}/decline", json={"reason": "not ours"}, headers=another)
     assert refused.status_code == 403
     donor = bearer(Role.RESOURCE_MANAGER, force=declined["force"])
+    for no_reason in ({}, {"reason": ""}, {"reason": "   "}):
+        unexplained = await system.client("tasking").post(f"{path}/decline", json=no_reason, headers=donor)
+        assert unexplained.status_code == 422, no_reason
     answer = checked(
         await system.client("tasking").post(
             f"{path}/decline", json={"reason": "needed at Alton Towers"}, headers=donor
@@ -122,8 +128,10 @@ async def test_a_donor_accepts_and_after_approval_declines_by_recalling(system: 
     path = f"/v1/proposals/{proposal['id']}/units/{unit['unit_id']}"
     accepted = checked(await system.client("tasking").post(f"{path}/accept", json={}, headers=donor), 200)
     assert accepted["donor_responses"][0]["accepted"] is True
+    again = checked(await system.client("tasking").post(f"{path}/accept", json={}, headers=donor), 200)
+    assert len(again["donor_responses"]) == 1  # said again, changes nothing
     checked(await decide(system, "approve", proposal["id"], WEST_MIDLANDS), 200)
     late = await system.client("tasking").post(f"{path}/decline", json={"reason": "changed our mind"}, headers=donor)
     assert late.status_code == 409
     assert "recall" in late.json()["detail"]
-    assert "donor.accepted" in await trail(system, request_id)
+    assert (await trail(system, request_id)).count("donor.accepted") == 1

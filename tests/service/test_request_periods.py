@@ -19,7 +19,7 @@ from tests.support.steps import operator
         (  # UTC of this is beyond the last representable time
             datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
             datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
-            "more than 730 days ahead",
+            "beyond the last time that can be kept",
         ),
     ],
 )
@@ -33,3 +33,16 @@ async def test_a_past_or_too_long_request_is_refused_with_a_clear_problem(
     assert refused.headers["content-type"] == "application/problem+json"
     assert detail in refused.json()["detail"]
     assert await system.deliver() == 0  # nothing was recorded, nothing announced
+
+
+async def test_times_are_answered_in_utc_whatever_offset_the_operator_wrote(system: Harness) -> None:
+    summer = timezone(timedelta(hours=1))
+    required_by = (SOON + timedelta(days=1)).astimezone(summer)
+    body = request_body(required_by=required_by.isoformat(), end=(required_by + timedelta(hours=8)).isoformat())
+    headers = operator("west-midlands") | {"Idempotency-Key": str(uuid.uuid4())}
+    created = await system.client("requests").post("/v1/requests", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    read = await system.client("requests").get(f"/v1/requests/{created.json()['id']}", headers=operator("west-midlands"))
+    assert created.json()["required_by"] == read.json()["required_by"]
+    assert datetime.fromisoformat(created.json()["required_by"]) == required_by
+    assert datetime.fromisoformat(created.json()["required_by"]).utcoffset() == timedelta(0)
