@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -12,10 +13,11 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent, parse
-from shared.db import CONFLICTS, SessionFactory
+from shared.db import CONFLICTS, SessionFactory, advisory_xact_lock
 from shared.events import dead_letter_topic
 from shared.messaging import OutboxMessage, utcnow
 from shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_PENDING
@@ -152,18 +154,28 @@ class OutboxRelay:
         finally:
             await probe.stop()
 
+    async def claim(self, session: AsyncSession) -> None:
+        """Take this service's outbox for one batch, until the session's transaction ends.
+
+        Replicas share one PostgreSQL outbox; if each took the rows the others had not locked, a later
+        event of an aggregate could go out before an earlier one. So one relay sends at a time (an
+        advisory lock, freed on commit or when its connection drops) and the others wait their turn.
+        SQLite has one process per file: nothing to take.
+        """
+        await advisory_xact_lock(session, zlib.crc32(f"outbox-relay:{self._service}".encode()))
+
     async def publish_pending(self) -> int:
         """Send one batch of unsent rows, wait for every ack, then mark them sent; returns the batch size."""
         assert self._producer is not None
         self._wake.clear()
         async with self._sessions() as session:
+            await self.claim(session)
             rows = (
                 await session.exec(
                     select(OutboxMessage)
                     .where(col(OutboxMessage.sent_at).is_(None))
                     .order_by(col(OutboxMessage.id))
                     .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
                 )
             ).all()
             if not rows:

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 
 from sqlmodel import select
@@ -14,6 +15,7 @@ from shared.events import TASKING_TOPIC, MatchingStarted
 from shared.kafka import OutboxRelay, ensure_topics
 from shared.messaging import OutboxMessage, UnitOfWork
 from shared.settings import CommonSettings
+from tests.support.infra import fresh_postgres_database
 from tests.support.kafka import TopicProbe
 from tests.support.services import eventually
 
@@ -95,3 +97,37 @@ async def _rows(sessions: db.SessionFactory) -> list[OutboxMessage]:
 
 async def _all_sent(sessions: db.SessionFactory) -> bool:
     return all(row.sent_at is not None for row in await _rows(sessions))
+
+
+async def test_a_second_relay_waits_while_another_replica_sends_so_events_keep_their_order(
+    postgres_server: str, kafka: CommonSettings
+) -> None:
+    """Replicas share one PostgreSQL outbox. While one relay is part way through a batch, another must not
+    send the rows after it (they would overtake the batch): it waits, then sends everything in order."""
+    async with fresh_postgres_database(postgres_server) as database_url:
+        await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+        engine = db.create_engine(database_url)
+        sessions = db.session_factory(engine)
+        await ensure_topics(kafka, [TASKING_TOPIC])
+        try:
+            written = []
+            async with UnitOfWork(sessions) as work:
+                for _ in range(12):
+                    data = MatchingStarted(request_id="r-ordered")
+                    event = new_event(data, source="/test")
+                    work.publish(event, data)
+                    written.append(event.id)
+                await work.commit()
+            sending, waiting = (OutboxRelay(service="test", sessions=sessions, settings=kafka) for _ in range(2))
+            async with TopicProbe(kafka, TASKING_TOPIC) as probe, sessions() as mid_batch:
+                await sending.claim(mid_batch)  # the first replica has taken a batch and not yet sent it
+                await mid_batch.exec(select(OutboxMessage).limit(4).with_for_update())
+                async with _running(waiting):
+                    with contextlib.suppress(TimeoutError):
+                        await probe.wait_for(lambda _: True, timeout=2)
+                    assert probe.records == []  # nothing overtook the batch
+                    await mid_batch.commit()
+                    await probe.wait_for(lambda record: json.loads(record.value)["id"] == written[-1])
+            assert [json.loads(record.value)["id"] for record in probe.records] == written
+        finally:
+            await engine.dispose()
