@@ -1,8 +1,8 @@
 """Settings of the web console (environment prefix CONSOLE_)."""
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import CommonSettings
@@ -23,3 +23,9 @@ class ConsoleSettings(CommonSettings):
     availability_url: str = "http://127.0.0.1:8002"
     tasking_url: str = "http://127.0.0.1:8003"
     auth: Literal["development", "bearer"] = "development"
+
+    @model_validator(mode="after")
+    def _no_development_sign_in_in_production(self) -> Self:
+        if self.environment == "production" and self.auth == "development":
+            raise ValueError("CONSOLE_AUTH=development lets anyone sign in as any role: use bearer in production")
+        return self
