@@ -42,14 +42,12 @@ from services.tasking.planner.problem import (
 from services.tasking.planner.records import digest, record_inputs
 from services.tasking.planner.travel import travel_parameters
 from services.tasking.pool import (
-    TRAVEL_MARGIN,
     Pool,
     clusters,
     coverage,
     demand_of,
     forces_in_need,
     held_for,
-    overlaps,
     pool_for,
     staying_pool,
     tour_demands,
@@ -171,10 +169,9 @@ async def _plan_cluster(
     now: datetime,
     tour_length: timedelta,
 ) -> None:
-    start = min(r.required_by for r in batch) - TRAVEL_MARGIN
-    end = max(r.end for r in batch) + TRAVEL_MARGIN
-    overlapping = [p for p in holding if overlaps(owners[p.request_id], start, end)]
-    pool = await pool_for(work, batch, held_unit_ids(overlapping), held_unit_ids(preemptible), start, end)
+    lower = {p.id for p in preemptible}
+    kept = [p for p in holding if p.id not in lower]
+    pool = await pool_for(work, batch, kept, owners, held_unit_ids(preemptible))
     served = {r.request_id: coverage(r, holding, tour_length) for r in batch}
     wanted = {rid: outstanding(owners[rid].needs, least(per_tour)) for rid, per_tour in served.items()}
     by_tour = {rid for rid, per_tour in served.items() if partly_served(per_tour)}
@@ -201,7 +198,7 @@ async def _plan_cluster(
         held = held_for(owners[rid], holding)
         staying = tour_demands(owners[rid], held, tour_length, in_need[rid], staying_on=True)
         if staying:
-            stay_pool = await staying_pool(work, owners[rid], held, held_unit_ids(overlapping), staying)
+            stay_pool = await staying_pool(work, owners[rid], held, holding, owners, staying)
             plan, proposal = await _tiered(work, staying, stay_pool, priority, planner, travel, now)
             stayed |= plan
             stays |= proposal

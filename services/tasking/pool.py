@@ -23,9 +23,9 @@ from services.tasking.readmodel import available_units, reserves
 from shared.events import Allocation
 from shared.messaging import UnitOfWork
 from shared.reserve import Interval, away, most_at_once
-from shared.vocabulary import Capability, Need
+from shared.vocabulary import Capability, Need, Window
 
-TRAVEL_MARGIN = timedelta(hours=24)  # around a period: travel there and back, for holds and bookings
+TRAVEL_MARGIN = timedelta(hours=24)  # requests closer than this may want the same units: planned together
 
 
 @dataclass
@@ -97,42 +97,73 @@ def demand_of(
 
 
 async def pool_for(
-    work: UnitOfWork, batch: list[RequestView], held: set[str], preemptible: set[str], start: datetime, end: datetime
+    work: UnitOfWork,
+    batch: list[RequestView],
+    kept: list[Proposal],
+    owners: dict[str, RequestView],
+    preemptible: set[str],
 ) -> Pool:
-    """The units of the batch's capabilities that no proposal holds in the period (those only pending
-    proposals of lower priorities hold are in, marked: taken only if they must be), and what each force
-    can lend in it: its units neither held, booked nor off duty at the busiest moment of the period, less its
-    reserve."""
+    """The units of the batch's capabilities, and what each force can lend in the batch's period.
+
+    A unit a proposal holds (kept: those no request of the batch may take) is booked for what it
+    serves, travel either side (holds_as_bookings): one held in the period is set aside, one held
+    before or after it is offered if it has time to go and come back. Units only pending proposals
+    of lower priorities hold are in, marked preemptible: taken only if they must be. What a force can
+    lend: its units neither booked, held nor off duty at the busiest moment of the period, less its
+    reserve (lendable_in).
+    """
     capabilities = {need.capability for request in batch for need in request.needs}
-    units = await available_units(work.session, capabilities)
-    excluded = {unit_id for request in batch for unit_id in request.excluded_units}
-    kept = held - preemptible
-    set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in kept]
-    set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - kept]
-    free = [replace(u, preemptible=u.unit_id in preemptible) for u in units if u.unit_id not in kept | excluded]
-    not_held = [u for u in units if u.unit_id not in kept]
+    held = holds_as_bookings(kept, owners)
+    units = [
+        replace(u, bookings=(*u.bookings, *held.get(u.unit_id, ())), preemptible=u.unit_id in preemptible)
+        for u in await available_units(work.session, capabilities)
+    ]
     period = (min(r.required_by for r in batch), max(r.end for r in batch))
-    lendable = lendable_in(not_held, start, end, period, await reserves(work.session))
+    busy = {u.unit_id for u in units if any(w.start < period[1] and period[0] < w.end for w in held.get(u.unit_id, ()))}
+    excluded = {unit_id for request in batch for unit_id in request.excluded_units}
+    set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in busy]
+    set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - busy]
+    free = [u for u in units if u.unit_id not in busy | excluded]
+    lendable = lendable_in(units, period, await reserves(work.session))
     return Pool(units=free, lendable=lendable, set_aside=set_aside)
 
 
-def lendable_in(
-    units: list[Candidate],
-    start: datetime,
-    end: datetime,
-    period: Interval,
-    reserves: dict[str, dict[Capability, int]],
-) -> Counter[tuple[str, Capability]]:
-    """What each force can lend of each capability from start to end (the period, travel either side): its
-    units neither booked nor, where it keeps a reserve, off duty at the busiest moment, less the reserve.
+def holds_as_bookings(
+    proposals: list[Proposal],
+    owners: dict[str, RequestView],
+    *,
+    leaving_out: tuple[str, set[str]] | None = None,
+) -> dict[str, list[Window]]:
+    """The bookings the units of these proposals will have once committed: the period each serves (its
+    tour, or its request's), less its arrival time before and plus it after (as availability books).
+    leaving_out: (a request, units) whose holds for that request are not counted (they stay on for it)."""
+    held: dict[str, list[Window]] = {}
+    for proposal in proposals:
+        request = owners[proposal.request_id]
+        for a in proposal.live_allocations():
+            if leaving_out is not None and (proposal.request_id, a.unit_id in leaving_out[1]) == (leaving_out[0], True):
+                continue
+            travel = timedelta(minutes=a.eta_minutes)
+            start, end = (a.start or request.required_by) - travel, (a.end or request.end) + travel
+            held.setdefault(a.unit_id, []).append(Window(start=start, end=end))
+    return held
 
-    Availability's reserve rule (services.availability.domain) counts a unit off duty outside its windows
-    during the period. With no reserve that never limits a loan (each unit's own window is checked per
-    demand); with one, the count here may be lower than availability's, which does not count the gaps of
-    the units it lends: a cautious estimate, never a loan availability would refuse.
+
+def lendable_in(
+    units: list[Candidate], period: Interval, reserves: dict[str, dict[Capability, int]]
+) -> Counter[tuple[str, Capability]]:
+    """What each force can lend of each capability in the period (UTC): its units neither booked nor,
+    where it keeps a reserve, off duty at the busiest moment, less the reserve.
+
+    Bookings count where they overlap the period itself: one that ends before it starts leaves the
+    unit free, and each unit's own travel there and back is checked against its bookings per demand
+    (free_around). Availability's reserve rule (services.availability.domain) counts a unit off duty
+    outside its windows during the period. With no reserve that never limits a loan (each unit's own
+    window is checked per demand); with one, the count here may be lower than availability's, which
+    does not count the gaps of the units it lends: a cautious estimate.
     """
-    booked = away_at_the_busiest(units, start, end, on_duty_in=None)
-    away = away_at_the_busiest(units, start, end, on_duty_in=period)
+    booked = away_at_the_busiest(units, *period, on_duty_in=None)
+    away = away_at_the_busiest(units, *period, on_duty_in=period)
     free = Counter(
         {
             key: n - (away[key] if reserves.get(key[0], {}).get(key[1], 0) else booked[key])
@@ -202,16 +233,24 @@ def tour_demands(
 
 
 async def staying_pool(
-    work: UnitOfWork, request: RequestView, held: list[Allocation], held_elsewhere: set[str], demands: list[Demand]
+    work: UnitOfWork,
+    request: RequestView,
+    held: list[Allocation],
+    holding: list[Proposal],
+    owners: dict[str, RequestView],
+    demands: list[Demand],
 ) -> Pool:
-    """The units serving a request whose tour ends where one of `demands` starts, to stay on for it (its own
-    bookings of them set aside: a stay extends them), and what their forces can lend in those tours."""
+    """The units serving a request whose tour ends where one of `demands` starts, to stay on for it (their
+    bookings for it set aside: a stay extends them), and what their forces can lend in those tours; every
+    other unit a proposal holds counts as booked for what it serves."""
     starts = {demand.required_by for demand in demands}
     staying = {a.unit_id for a in held if (a.end or request.end) in starts}
     capabilities = {need.capability for demand in demands for need in demand.needs}
-    units = await available_units(work.session, capabilities, setting_aside=request.request_id)
-    not_held = [u for u in units if u.unit_id in staying or u.unit_id not in held_elsewhere]
+    holds = holds_as_bookings(holding, owners, leaving_out=(request.request_id, staying))
+    units = [
+        replace(u, bookings=(*u.bookings, *holds.get(u.unit_id, ())))
+        for u in await available_units(work.session, capabilities, setting_aside=request.request_id)
+    ]
     period = (min(starts), max(demand.end for demand in demands))
-    start, end = period[0] - TRAVEL_MARGIN, period[1] + TRAVEL_MARGIN
-    lendable = lendable_in(not_held, start, end, period, await reserves(work.session))
-    return Pool(units=[u for u in not_held if u.unit_id in staying], lendable=lendable)
+    lendable = lendable_in(units, period, await reserves(work.session))
+    return Pool(units=[u for u in units if u.unit_id in staying], lendable=lendable)

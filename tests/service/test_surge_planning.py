@@ -75,6 +75,29 @@ async def test_a_unit_booked_for_june_is_offered_for_tonight(system: Harness) ->
     assert await request_status(system, tonight) == "MOBILISED"
 
 
+async def test_a_unit_booked_or_held_until_hours_before_a_request_is_offered_for_it(system: Harness) -> None:
+    psu = await declare_for_a_year(system, "wiltshire")  # Wiltshire's only PSU
+    first = await ask(system, "avon-and-somerset", 1, NOW + timedelta(days=1), days=2)
+    await system.plan()
+    held = await pending(system, first)
+    assert unit_ids(held) == [psu]
+    after_the_hold = await ask(system, "dorset", 1, NOW + timedelta(days=3, hours=12), days=0.5)
+    await system.plan()
+    assert unit_ids(await pending(system, after_the_hold)) == [psu]  # held for the first only until it is back
+
+    checked(await decide(system, "approve", held["id"], coordinator("South West")), 200)
+    await system.deliver()
+    [booking] = (await unit(system, psu))["bookings"]
+    after_the_booking = await ask(system, "devon-and-cornwall", 1, NOW + timedelta(days=3, hours=12), days=0.5)
+    dorset = (await pending(system, after_the_hold))["id"]
+    ended = await decide(system, "reject", dorset, coordinator("South West"), reason="covered", end_request=True)
+    checked(ended, 200)
+    await system.deliver()
+    await system.plan()
+    assert datetime.fromisoformat(booking["end"]) < NOW + timedelta(days=3, hours=12)
+    assert unit_ids(await pending(system, after_the_booking)) == [psu]  # booked for the first, free again by then
+
+
 async def test_two_forces_asking_at_once_keep_their_own_units_instead_of_swapping_them(system: Harness) -> None:
     for force in ("greater-manchester", "merseyside"):
         for _ in range(2):

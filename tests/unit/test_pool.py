@@ -46,7 +46,13 @@ def test_a_unit_declared_from_the_start_of_the_period_is_not_away_the_day_before
 def test_off_duty_units_limit_a_loan_only_where_the_force_keeps_a_reserve() -> None:
     tours = [Window(start=START + n * DAY, end=START + (n + 1) * DAY) for n in range(3)]
     units = [unit(f"t{n}", tour) for n, tour in enumerate(tours)] + [unit("always")]
-    margin = (START - TRAVEL_MARGIN, START + 3 * DAY + TRAVEL_MARGIN)
     period = (START, START + 3 * DAY)
-    assert lendable_in(units, *margin, period, reserves={})[KEY] == 4  # each unit's window is the planner's
-    assert lendable_in(units, *margin, period, reserves={"staffordshire": {PSU: 1}})[KEY] == 1  # 2 on duty at most
+    assert lendable_in(units, period, reserves={})[KEY] == 4  # each unit's window is the planner's
+    assert lendable_in(units, period, reserves={"staffordshire": {PSU: 1}})[KEY] == 1  # 2 on duty at most
+
+
+def test_a_unit_booked_until_just_before_the_period_is_free_in_it() -> None:
+    before = (Window(start=START - 2 * DAY, end=START - timedelta(hours=6)),)
+    assert lendable_in([unit("a", bookings=before)], (START, END), reserves={})[KEY] == 1
+    overlapping = (Window(start=START - 2 * DAY, end=START + timedelta(hours=6)),)
+    assert lendable_in([unit("a", bookings=overlapping)], (START, END), reserves={})[KEY] == 0
