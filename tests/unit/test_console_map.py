@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from services.console import composition
 from services.console.geo import UK, Projection, hull, outline_paths
 from services.console.picture import demand_by_region, force_points, region_areas
 from shared.forces import Force, forces
@@ -94,3 +95,22 @@ def test_a_region_is_outlined_around_its_forces_and_a_lone_force_or_the_national
     known[1] = Force("b", "b police", "Wales", "elsewhere", 53.0, -3.5, 1000)
     areas = region_areas(force_points({"forces": []}, known, None))
     assert [area.region for area in areas] == ["Wales"]
+
+
+PSU = [{"role": "inspector", "count": 1}, {"role": "sergeant", "count": 3}, {"role": "constable", "count": 18}]
+
+
+def test_the_catalogue_s_composition_unchanged_is_no_override_and_a_changed_one_is() -> None:
+    assert composition.override(composition.as_text(PSU), PSU) is None
+    assert composition.override("  \n", PSU) is None
+    changed = composition.override("1 inspector\n4 sergeant\n\n16 x constable\n", PSU)
+    assert changed == [
+        {"role": "inspector", "count": 1},
+        {"role": "sergeant", "count": 4},
+        {"role": "constable", "count": 16},
+    ]
+
+
+def test_a_composition_line_without_a_count_is_refused_with_its_line_number() -> None:
+    with pytest.raises(composition.UnreadableComposition, match="line 2"):
+        composition.read("1 inspector\nsome sergeants")
