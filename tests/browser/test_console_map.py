@@ -70,7 +70,7 @@ async def test_the_national_picture_follows_capacity_and_demand_live_and_an_oper
     await operator.get_by_label("How many").fill("2")
     await operator.get_by_label("Needed by (UK time)").fill(uk_local(start))
     await operator.get_by_label("Until (UK time)").fill(uk_local(start + timedelta(hours=12)))
-    await screenshot(operator, "request-form")
+    await screenshot(operator, "request-form", showing="#place")
     await operator.get_by_role("button", name="Raise request").click()
     await expect(operator.get_by_role("heading", name="Op Mapped")).to_be_visible()
 
@@ -91,4 +91,4 @@ async def test_the_national_picture_follows_capacity_and_demand_live_and_an_oper
     await expect(demand.locator("td").first).to_have_text("1", timeout=10_000)
     await expect(demand.locator("td").nth(1)).to_have_text("2")
     await expect(coordinator.locator("#national-map")).to_contain_text("West Midlands: 1 open")
-    await screenshot(coordinator, "national-picture")
+    await screenshot(coordinator, "national-picture", showing="#map-heading")

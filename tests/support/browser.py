@@ -49,9 +49,13 @@ def uk_local(moment: datetime) -> str:
     return moment.astimezone(UK).strftime("%Y-%m-%dT%H:%M")
 
 
-async def screenshot(page: Page, name: str) -> None:
-    """The page's window at desktop size as <name>.png in CONSOLE_SCREENSHOTS, when it names a folder."""
+async def screenshot(page: Page, name: str, showing: str = "h1") -> None:
+    """The window at desktop size, from `showing` down, as <name>.png in CONSOLE_SCREENSHOTS if it names a folder."""
     if not SCREENSHOTS:
         return
+    size = page.viewport_size
     await page.set_viewport_size(DESKTOP)
+    await page.locator(showing).first.evaluate("found => found.scrollIntoView({block: 'start'})")
     await page.screenshot(path=Path(SCREENSHOTS) / f"{name}.png")
+    if size is not None:
+        await page.set_viewport_size(size)
