@@ -5,7 +5,7 @@ UV := .uv/bin/uv
 BIN := .venv/bin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint typecheck pytest contracts bench clean
+.PHONY: install run test lint typecheck pytest contracts bench screenshots clean
 
 .uv/bin/uv:
 	$(PYTHON) -m venv .uv
@@ -40,6 +40,9 @@ contracts: install ## regenerate contracts/ from the code
 
 bench: install ## submit-to-PROPOSED latency benchmark against the real stack
 	$(BIN)/python benchmarks/latency.py
+
+screenshots: install ## the browser tests, saving the console's main pages as PNGs in docs/screenshots (for the README)
+	CONSOLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 clean:
 	rm -rf .venv .uv var .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,7 @@ from services.console import web
 from services.console.backend import Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub, follow_events
-from services.console.pages import audit, duty_import, policy, proposals, requests, units
+from services.console.pages import audit, duty_import, national, policy, proposals, requests, units
 
 Settings = ConsoleSettings
 
@@ -48,6 +48,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         policy.router,
         duty_import.router,
         audit.router,
+        national.router,
     ):
         app.include_router(router)
 

@@ -8,7 +8,7 @@ from playwright.async_api import Browser, expect
 
 from mutualaid.runner import Stack
 from shared.auth import Role
-from tests.support.browser import UK, accessible, signed_in, uk_local
+from tests.support.browser import UK, accessible, screenshot, signed_in, uk_local
 from tests.support.builders import bearer
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +39,7 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     await expect(coordinator.get_by_role("heading", name="Why these units")).to_be_visible()
     await expect(coordinator.get_by_role("table", name="Chosen", exact=True)).to_be_visible()
     await accessible(coordinator)
+    await screenshot(coordinator, "proposal")
     boxes = coordinator.get_by_role("checkbox")
     await expect(boxes).to_have_count(2)
     await boxes.nth(1).uncheck()  # approve part: one unit only
@@ -55,6 +56,7 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     assert operator.url == request_url
     await expect(operator.locator("#status")).to_have_text("MOBILISED", timeout=20_000)
     await accessible(operator)
+    await screenshot(operator, "request")
     async with httpx.AsyncClient() as client:
         listed = await client.get(
             f"{console.url('requests')}/v1/requests", headers=bearer(Role.AUDITOR), params={"force": "west-midlands"}

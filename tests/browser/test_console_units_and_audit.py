@@ -8,7 +8,7 @@ from playwright.async_api import Browser, Page, expect
 
 from mutualaid.runner import Stack
 from shared.auth import Role
-from tests.support.browser import TABLET, accessible, fits_its_width, signed_in, uk_local
+from tests.support.browser import TABLET, accessible, fits_its_width, screenshot, signed_in, uk_local
 from tests.support.builders import bearer, request_body
 
 pytestmark = pytest.mark.e2e
@@ -113,6 +113,7 @@ async def test_a_resource_manager_keeps_the_force_s_units_and_an_auditor_finds_a
     await expect(counts).to_contain_text("1 to withdraw")
     await accessible(manager)
     await fits_its_width(manager)
+    await screenshot(manager, "duty-import")
     await manager.get_by_role("button", name="Apply these changes").click()
     await expect(manager.locator("#applied")).to_contain_text("declared 2, updated 1, left 0 unchanged and withdrew 1")
     await manager.get_by_role("link", name="See the units of cheshire").click()
@@ -130,6 +131,7 @@ async def test_a_resource_manager_keeps_the_force_s_units_and_an_auditor_finds_a
     await expect(auditor.get_by_role("heading", name="Audit trail of Op Audited")).to_be_visible()
     await expect(auditor.locator("#trail")).to_contain_text("proposal.created", timeout=20_000)  # live
     await expect(auditor.locator("#verdict")).to_contain_text("the audit trail is intact")
+    await screenshot(auditor, "audit-trail")
     await accessible(auditor)
     await fits_its_width(auditor)
     await refused_in_words(auditor, "/units", console)

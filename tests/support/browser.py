@@ -1,6 +1,8 @@
 """Driving the console as a person would: sign in, check a page with axe-core, fill UK local times."""
 
+import os
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from axe_playwright_python.async_playwright import Axe
@@ -12,6 +14,7 @@ UK = ZoneInfo("Europe/London")
 SERIOUS = ("serious", "critical")
 DESKTOP = ViewportSize(width=1280, height=800)
 TABLET = ViewportSize(width=768, height=1024)
+SCREENSHOTS = os.environ.get("CONSOLE_SCREENSHOTS", "")  # a folder: `make screenshots` fills docs/screenshots
 
 
 async def signed_in(
@@ -44,3 +47,15 @@ async def fits_its_width(page: Page) -> None:
 
 def uk_local(moment: datetime) -> str:
     return moment.astimezone(UK).strftime("%Y-%m-%dT%H:%M")
+
+
+async def screenshot(page: Page, name: str, showing: str = "h1") -> None:
+    """The window at desktop size, from `showing` down, as <name>.png in CONSOLE_SCREENSHOTS if it names a folder."""
+    if not SCREENSHOTS:
+        return
+    size = page.viewport_size
+    await page.set_viewport_size(DESKTOP)
+    await page.locator(showing).first.evaluate("found => found.scrollIntoView({block: 'start'})")
+    await page.screenshot(path=Path(SCREENSHOTS) / f"{name}.png")
+    if size is not None:
+        await page.set_viewport_size(size)

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.console import composition
 from services.console.backend import Refused
-from services.console.web import Me, Person, from_uk_time, page
+from services.console.geo import UK, outline_paths
+from services.console.web import Me, Person, forces_by_name, from_uk_time, page
 from shared.forces import forces
 from shared.vocabulary import Capability, Priority, Role
 
@@ -23,8 +25,11 @@ async def request_list(request: Request, me: Me) -> Response:
 
 async def _request_page(request: Request, me: Person, status_code: int = 200, **context: Any) -> Response:
     principal = me.principal
-    force = principal.force if principal.role == Role.OPERATOR else None
-    listed = await me.backend.get("requests", "/v1/requests", force=force, limit=50)
+    operator = principal.role == Role.OPERATOR
+    listed, defaults = await asyncio.gather(
+        me.backend.get("requests", "/v1/requests", force=principal.force if operator else None, limit=50),
+        default_compositions(me) if operator else asyncio.sleep(0, {}),
+    )
     context.setdefault("form", {})
     return page(
         request,
@@ -36,8 +41,18 @@ async def _request_page(request: Request, me: Person, status_code: int = 200, **
         priorities=list(Priority),
         idempotency_key=str(uuid.uuid4()),
         hq=forces().get(principal.force or ""),
+        defaults={code: composition.as_text(lines) for code, lines in defaults.items()},
+        forces=forces_by_name(),
+        projection=UK,
+        outline=outline_paths(),
         **context,
     )
+
+
+async def default_compositions(me: Person) -> dict[str, list[dict[str, Any]]]:
+    """Each capability's default composition, from the availability service's catalogue."""
+    listed = await me.backend.get("availability", "/v1/capabilities")
+    return {entry["code"]: entry["composition"] for entry in listed["items"]}
 
 
 @router.post("/requests")
@@ -50,32 +65,50 @@ async def raise_request(
     quantity: Annotated[str, Form()],
     required_by: Annotated[str, Form()],
     end: Annotated[str, Form()],
-    lat: Annotated[str, Form()],
-    lon: Annotated[str, Form()],
     idempotency_key: Annotated[str, Form()],
+    lat: Annotated[str, Form()] = "",
+    lon: Annotated[str, Form()] = "",
     place: Annotated[str, Form()] = "",
+    hq: Annotated[str, Form()] = "",
+    composition_typed: Annotated[str, Form(alias="composition")] = "",
+    composition_of: Annotated[str, Form()] = "",
     notes: Annotated[str, Form()] = "",
 ) -> Response:
-    """Raise a request for the operator's force; the form's Idempotency-Key makes a double click harmless."""
+    """Raise a request for the operator's force; the form's Idempotency-Key makes a double click harmless.
+    The place is the force headquarters picked, else the coordinates typed (or clicked on the map); the
+    composition is sent as an override only when it differs from the catalogue's default it was filled with."""
     form = dict(await request.form())
     try:
+        defaults = await default_compositions(me)
+        typed = composition.override(composition_typed, defaults.get(composition_of or capability, []))
+        need: dict[str, Any] = {"capability": capability, "quantity": int(quantity)}
         body = {
             "requesting_force": me.principal.force or "",
             "operation": operation,
             "priority": priority,
-            "location": {"lat": float(lat), "lon": float(lon), **({"description": place} if place else {})},
+            "location": location(lat, lon, place, hq),
             "required_by": from_uk_time(required_by),
             "end": from_uk_time(end),
-            "needs": [{"capability": capability, "quantity": int(quantity)}],
+            "needs": [need | ({"composition": typed} if typed is not None else {})],
             "notes": notes,
         }
         created = await me.backend.post("requests", "/v1/requests", body, **{"Idempotency-Key": idempotency_key})
+    except composition.UnreadableComposition as unreadable:
+        return await _request_page(request, me, 422, error=f"Check {unreadable}.", form=form)
     except ValueError:
         problem = "Enter the times as dates and times, the quantity as a whole number and the place as coordinates."
         return await _request_page(request, me, 422, error=problem, form=form)
     except Refused as refused:
         return await _request_page(request, me, refused.status, error=refused.in_plain_words(), form=form)
     return RedirectResponse(f"/requests/{created['id']}", status_code=303)
+
+
+def location(lat: str, lon: str, place: str, hq: str) -> dict[str, Any]:
+    """The force headquarters picked, else the coordinates typed or clicked (ValueError when they are not numbers).
+    On the page, clicking the map or typing coordinates unpicks the headquarters."""
+    if hq in forces():
+        lat, lon, place = str(forces()[hq].hq_lat), str(forces()[hq].hq_lon), place or forces()[hq].hq_town
+    return {"lat": float(lat), "lon": float(lon), **({"description": place} if place else {})}
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
