@@ -175,9 +175,15 @@ class UnitWithdrawn(_UnitEvent):
 
 
 class CommitFailure(BaseModel):
-    unit_id: str
-    rule: str
-    reason: str
+    """Why one unit of a tasking cannot be committed (availability's commit rules)."""
+
+    unit_id: str = Field(description="The unit, or * for the tasking as a whole")
+    rule: str = Field(
+        description="exists, available, window, booked, scope, in_need (its force receives that capability"
+        " in an overlapping period), reserve (its force would keep fewer free than its reserve at some instant)"
+        " or distinct (a unit named twice)"
+    )
+    reason: str = Field(description="The same in words, with the figures")
 
 
 class _DeploymentEvent(EventData):

@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 
 FORCES_CSV = Path(__file__).parent / "reference" / "forces.csv"
+NATIONAL_FORCES = "national"  # the region of forces that serve every region (BTP, CNC, MOD Police): no regional tier
 
 
 @dataclass(frozen=True)

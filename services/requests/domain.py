@@ -226,7 +226,7 @@ def check_new_request(
         raise InvalidInput(f"required_by is more than {rules.furthest_ahead.days} days ahead; ask nearer the time")
     if end - required_by > rules.longest:
         raise InvalidInput(
-            f"the request covers {(end - required_by).days} days; mutual aid lasts at most {rules.longest.days} days"
+            f"the request covers {_days(end - required_by)}; mutual aid lasts at most {rules.longest.days} days"
             " (beyond that it is a secondment): split it, or ask for a secondment"
         )
     capabilities = [need.capability for need in needs]
@@ -258,6 +258,12 @@ def check_extension(
         raise InvalidInput(f"the new end must be after the current end, {end.isoformat()}")
     if new_end - required_by > rules.longest:
         raise InvalidInput(
-            f"extended, the request would cover {(new_end - required_by).days} days; mutual aid lasts at most"
+            f"extended, the request would cover {_days(new_end - required_by)}; mutual aid lasts at most"
             f" {rules.longest.days} days (beyond that it is a secondment)"
         )
+
+
+def _days(length: timedelta) -> str:
+    """A length in days as a refusal says it: "57 days", or "more than 56 days" when part of a day is over."""
+    whole = length.days
+    return f"{whole} days" if length == timedelta(days=whole) else f"more than {whole} days"

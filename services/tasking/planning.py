@@ -63,6 +63,7 @@ from shared.events import (
     Shortfall,
     Tier,
 )
+from shared.forces import NATIONAL_FORCES
 from shared.messaging import UnitOfWork
 from shared.vocabulary import Need, Priority
 
@@ -176,20 +177,23 @@ async def _plan_cluster(
     wanted = {rid: outstanding(owners[rid].needs, least(per_tour)) for rid, per_tour in served.items()}
     by_tour = {rid for rid, per_tour in served.items() if partly_served(per_tour)}
     in_need = {r.request_id: forces_in_need(r, owners.values()) for r in batch}
+    whole = [r for r in batch if wanted[r.request_id] and r.request_id not in by_tour]
     regional = [
         demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}), in_need=in_need[r.request_id])
-        for r in batch
-        if wanted[r.request_id] and r.request_id not in by_tour
+        for r in whole
+        if r.requesting_region != NATIONAL_FORCES
     ]
     plans, proposals = await _run(work, regional, pool, priority, Tier.REGIONAL, planner, travel, now)
     escalated = {rid: plan.unfilled for rid, plan in plans.items() if plan.unfilled}
+    national_forces = [r for r in whole if r.requesting_region == NATIONAL_FORCES]  # no region of their own
+    direct = {r.request_id: _shortfalls(wanted[r.request_id]) for r in national_forces}
     for rid, shortfall in escalated.items():
         if owners[rid].state == RequestState.OPEN:  # a top-up looks nationally again without saying so each time
             publish_for(work, owners[rid], RequestEscalated(request_id=rid, shortfall=shortfall))
             await audit(work, "request.escalated", request_id=rid, shortfall=_json(shortfall))
     national_demands = [
         demand_of(owners[rid], _needs(shortfall), regions=None, in_need=in_need[rid])
-        for rid, shortfall in escalated.items()
+        for rid, shortfall in (escalated | direct).items()
     ]
     national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
     stayed: dict[str, Plan] = {}
@@ -232,6 +236,10 @@ def _held_now(request: RequestView, holding: list[Proposal], *runs: dict[str, Pl
     ]
 
 
+def _shortfalls(needs: list[Need]) -> list[Shortfall]:
+    return [Shortfall(capability=n.capability, quantity=n.quantity, reason="planned nationally") for n in needs]
+
+
 def _needs(shortfalls: list[Shortfall]) -> list[Need]:
     return [Need(capability=s.capability, quantity=s.quantity) for s in shortfalls]
 
@@ -255,15 +263,21 @@ async def _tiered(
     if not demands:
         return {}, {}
     regional = [replace(d, regions=frozenset({d.requesting_region})) for d in demands]
+    regional = [d for d in regional if d.requesting_region != NATIONAL_FORCES]
     first, proposals = await _run(work, regional, pool, priority, Tier.REGIONAL, planner, travel, now)
-    left = [replace(d, needs=_needs(first[d.request_id].unfilled)) for d in demands if first[d.request_id].unfilled]
+    left = [
+        replace(d, needs=_needs(first[d.request_id].unfilled)) if d.request_id in first else d
+        for d in demands
+        if d.request_id not in first or first[d.request_id].unfilled
+    ]
     then, more = await _run(work, left, pool, priority, Tier.NATIONAL, planner, travel, now)
+    nothing = Plan(allocations=[])
     plans = {
-        demand_id: Plan(
-            allocations=[*plan.allocations, *(then[demand_id].allocations if demand_id in then else [])],
-            unfilled=then[demand_id].unfilled if demand_id in then else plan.unfilled,
+        d.request_id: Plan(
+            allocations=[*first.get(d.request_id, nothing).allocations, *then.get(d.request_id, nothing).allocations],
+            unfilled=(then if d.request_id in then else first)[d.request_id].unfilled,
         )
-        for demand_id, plan in first.items()
+        for d in demands
     }
     return by_request_of(plans, demands), {
         rid: [*proposals.get(rid, []), *more.get(rid, [])] for rid in sorted({*proposals, *more})

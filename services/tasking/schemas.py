@@ -51,7 +51,7 @@ class Approval(BaseModel):
 
 
 class Rejection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=1, max_length=2000, description="Why the proposal is rejected (required)")
     unit_ids: list[str] | None = Field(
@@ -67,7 +67,7 @@ class Rejection(BaseModel):
 
 
 class Replan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=1, max_length=2000, description="Why the proposal should be planned again")
 

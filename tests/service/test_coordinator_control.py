@@ -88,6 +88,9 @@ async def test_a_request_ends_only_when_the_coordinator_says_so(system: Harness)
 
 async def test_a_coordinator_can_ask_for_a_re_plan(system: Harness) -> None:
     request_id, proposal, _ = await three_offered(system)
+    for verb in ("replan", "reject"):
+        blank = await decide(system, verb, proposal["id"], WEST_MIDLANDS, reason="   ")
+        assert blank.status_code == 422, (verb, blank.text)
     checked(await decide(system, "replan", proposal["id"], WEST_MIDLANDS), 200)
     await system.plan()
     await system.deliver()

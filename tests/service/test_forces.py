@@ -36,6 +36,15 @@ async def test_forces_outside_the_home_office_regions_lend_and_ask_at_the_nation
     assert (await pending(system, asked))["allocations"][0]["force"] == "mod-police"
 
 
+async def test_a_national_force_s_request_is_planned_nationally_and_gets_the_nearest_unit(system: Harness) -> None:
+    await declare(system, "civil-nuclear", "PSU")  # another force of the "national" region, 80 km away
+    await declare(system, "metropolitan", "PSU")  # a few kilometres from King's Cross
+    request_id = await submit(system, "btp", "PSU")
+    await system.plan()
+    proposal = await pending(system, request_id)
+    assert (proposal["tier"], proposal["allocations"][0]["force"]) == ("NATIONAL", "metropolitan")
+
+
 async def test_a_belfast_request_is_offered_units_with_the_ferry_in_their_arrival_time(system: Harness) -> None:
     await declare(system, "police-scotland", "PSU", base={"lat": 55.864, "lon": -4.252, "description": "Glasgow"})
     await declare(system, "north-wales", "PSU", base={"lat": 53.309, "lon": -4.633, "description": "Holyhead"})
