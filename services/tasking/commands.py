@@ -17,7 +17,8 @@ from services.tasking.domain import (
     check_approver,
     check_decidable,
     check_stand_down,
-    covered,
+    covered_by_tour,
+    least,
     named_units,
     outstanding,
     state_after_approval,
@@ -61,14 +62,16 @@ async def approve(
         proposal.passed_over = sorted(proposal.unit_ids() - set(kept))
         _decide(proposal, ProposalStatus.APPROVED, principal, reason, now=deps.clock())
         held = await proposals_of(work.session, request.request_id, frozenset({ProposalStatus.APPROVED}))
-        left = outstanding(request.needs, covered(request.committed, [a for p in held for a in p.live_allocations()]))
+        approved = [a for p in held for a in p.live_allocations()]
+        per_tour = covered_by_tour(request.tours(deps.tour_length), request.period(), request.committed, approved)
+        left = outstanding(request.needs, least(per_tour))  # short in any tour: partly filled
         request.state = state_after_approval(request.state)
         if proposal.passed_over:
             request.excluded_units = sorted({*request.excluded_units, *proposal.passed_over})
             request.state = RequestState.OPEN  # the rest is planned again at once
             await capacity_appeared(work.session)
         work.session.add_all([proposal, request])
-        approved = TaskingApproved(
+        approval = TaskingApproved(
             request_id=request.request_id,
             proposal_id=proposal.id,
             requesting_force=request.requesting_force,
@@ -80,7 +83,7 @@ async def approve(
             reason=reason,
             partial=bool(left),
         )
-        publish_for(work, request, approved)
+        publish_for(work, request, approval)
         await _audit_decision(work, "tasking.approved", proposal, principal, reason)
         await work.commit()
     deps.wake_planning()

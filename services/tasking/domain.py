@@ -37,17 +37,6 @@ def holds_units(status: ProposalStatus, request_state: RequestState) -> bool:
     return status in HOLDING_PROPOSALS and request_state not in ENDED_STATES
 
 
-def covered(committed: Mapping[str, Capability], held: Iterable[Allocation]) -> Counter[Capability]:
-    """Units of each capability already serving a request: committed to it or held by its proposals, each once.
-
-    committed: unit id -> capability of the units availability committed to the request;
-    held: the allocations of the request's pending and approved proposals.
-    """
-    units = {unit_id: Capability(capability) for unit_id, capability in committed.items()}
-    units.update({allocation.unit_id: allocation.capability for allocation in held})
-    return Counter(units.values())
-
-
 Period = tuple[datetime, datetime]
 TOUR_LENGTH = timedelta(hours=72)  # relief: a long request may be served by successive units, a tour each
 

@@ -117,6 +117,15 @@ async def on_request_extended(event: CloudEvent, data: RequestExtended, *, deps:
                 extended_by=data.extended_by,
                 reason=data.reason,
             )
+        elif request is not None and request.state in ENDED_STATES:  # it crossed a stand-down on the way here
+            await audit(
+                work,
+                "request.extension_ignored",
+                request_id=data.request_id,
+                end=data.end.isoformat(),
+                extended_by=data.extended_by,
+                reason=f"the request was {request.state} already: the extension has no effect",
+            )
         await work.commit()
     deps.wake_planning()
 

@@ -70,6 +70,7 @@ from shared.vocabulary import Need, Priority
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
 PREEMPTED = "a unit was taken by a higher-priority request"
 LENDER_IN_NEED = "a lending force now asks for that capability itself at the same time: it keeps its units"
+MAX_TOUR_PASSES = 30  # a run serves at most this many tours in a row by staying on (72 h tours: 90 days)
 PREEMPTIONS_PER_MINUTE = 1  # a request's pending proposal is taken apart at most this often: no churn
 
 
@@ -196,25 +197,43 @@ async def _plan_cluster(
         for rid, shortfall in (escalated | direct).items()
     ]
     national, more = await _run(work, national_demands, pool, priority, Tier.NATIONAL, planner, travel, now)
-    stayed: dict[str, Plan] = {}
-    stays: dict[str, list[Proposal]] = {}
-    for rid in sorted(by_tour):
-        held = held_for(owners[rid], holding)
-        staying = tour_demands(owners[rid], held, tour_length, in_need[rid], staying_on=True)
-        if staying:
-            stay_pool = await staying_pool(work, owners[rid], held, holding, owners, staying)
-            plan, proposal = await _tiered(work, staying, stay_pool, priority, planner, travel, now)
-            stayed |= plan
-            stays |= proposal
-    relief = [
-        demand
-        for r in batch
-        if r.request_id in by_tour or (r.request_id in national and national[r.request_id].unfilled)
-        for demand in tour_demands(
-            r, _held_now(r, holding, plans, national, stayed), tour_length, in_need[r.request_id]
-        )
+    later = [
+        r for r in batch if r.request_id in by_tour or (r.request_id in national and national[r.request_id].unfilled)
     ]
-    toured, relieved = await _tiered(work, relief, pool, priority, planner, travel, now)
+    stayed: dict[str, Plan] = {}
+    toured: dict[str, Plan] = {}
+    stays: dict[str, list[Proposal]] = {}
+    relieved: dict[str, list[Proposal]] = {}
+    passes = max((len(r.tours(tour_length)) for r in later), default=0)
+    for _ in range(min(passes, MAX_TOUR_PASSES)):  # each pass may serve one more tour in a row
+        created = [p for ps in (*proposals.values(), *more.values(), *stays.values(), *relieved.values()) for p in ps]
+        pass_stayed: dict[str, Plan] = {}
+        for r in later:
+            held = _held_now(r, holding, plans, national, stayed, toured)
+            staying = tour_demands(r, held, tour_length, in_need[r.request_id], staying_on=True)
+            if staying:
+                stay_pool = await staying_pool(work, r, held, [*holding, *created], owners, staying)
+                stay, proposal = await _tiered(work, staying, stay_pool, priority, planner, travel, now)
+                pass_stayed |= stay
+                _extend(stays, proposal)
+        _merge(stayed, pass_stayed)
+        relief = [
+            demand
+            for r in later
+            for demand in tour_demands(
+                r, _held_now(r, holding, plans, national, stayed, toured), tour_length, in_need[r.request_id]
+            )
+        ]
+        pass_toured, pass_relieved = await _tiered(work, relief, pool, priority, planner, travel, now)
+        _merge(toured, pass_toured)
+        _extend(relieved, pass_relieved)
+        for r in later:  # what the latest pass left short in each tour; nothing asked of a request: none
+            if len(r.tours(tour_length)) > 1:
+                so_far = toured.get(r.request_id, Plan(allocations=[]))
+                short = pass_toured[r.request_id].unfilled if r.request_id in pass_toured else []
+                toured[r.request_id] = Plan(allocations=so_far.allocations, unfilled=short)
+        if not any(plan.allocations for plan in (*pass_stayed.values(), *pass_toured.values())):
+            break  # nothing more can serve the tours left short
     _supersede_preempted(work, preemptible, [*plans.values(), *national.values(), *toured.values()], owners, now)
     for request in batch:
         rid = request.request_id
@@ -226,6 +245,18 @@ async def _plan_cluster(
         if topping_up and not created:
             continue  # nothing new for a short request: nothing to say
         await _record(work, request, wanted[rid], created, last.unfilled)
+
+
+def _merge(plans: dict[str, Plan], more: dict[str, Plan]) -> None:
+    """A request's plans over the passes of one run: every allocation, and what the latest pass left short."""
+    for rid, plan in more.items():
+        before = plans.get(rid, Plan(allocations=[]))
+        plans[rid] = Plan(allocations=[*before.allocations, *plan.allocations], unfilled=plan.unfilled)
+
+
+def _extend(proposals: dict[str, list[Proposal]], more: dict[str, list[Proposal]]) -> None:
+    for rid, made in more.items():
+        proposals.setdefault(rid, []).extend(made)
 
 
 def _held_now(request: RequestView, holding: list[Proposal], *runs: dict[str, Plan]) -> list[Allocation]:

@@ -203,3 +203,16 @@ async def test_extensions_at_once_never_leave_the_services_disagreeing_on_the_en
     assert len(extended) == sum(a.status_code == 200 for a in answers)
     stay = await pending(system, request_id)
     assert max(a["end"] for a in stay["allocations"]) == request["end"]
+
+
+async def test_an_extension_that_crosses_a_stand_down_is_recorded_as_having_no_effect(system: Harness) -> None:
+    await declare_from(system, "gloucestershire", START + timedelta(days=30))
+    request_id = await mobilised(system)
+    checked(await stand_down(system, request_id, "avon-and-somerset"), 200)  # tasking: stood down, not yet told
+    checked(await extend(system, request_id, END + timedelta(days=1)), 200)  # requests: still MOBILISED here
+    await system.deliver()
+    trail = checked(await system.client("tasking").get(f"/v1/audit?request_id={request_id}", headers=AUDITOR), 200)
+    ignored = [entry for entry in trail["items"] if entry["action"] == "request.extension_ignored"]
+    assert len(ignored) == 1, [entry["action"] for entry in trail["items"]]
+    assert await request_status(system, request_id) == "CLOSED"
+    assert await system.plan() == 0  # nothing planned for the extra time

@@ -266,6 +266,43 @@ async def test_a_nine_day_request_is_filled_by_three_forces_in_back_to_back_tour
     assert await system.plan() == 0  # every tour is served: nothing is short
 
 
+async def test_a_unit_free_for_two_tours_serves_both_and_a_tour_nobody_serves_leaves_the_request_partly_filled(
+    system: Harness,
+) -> None:
+    start = (NOW + timedelta(days=1)).replace(hour=8, minute=0, second=0)
+    day = timedelta(days=1)
+    for force, first, last in (("gloucestershire", -0.5, 6.5), ("wiltshire", 5.5, 10)):
+        window = {
+            "available_from": (start + first * day).isoformat(),
+            "available_until": (start + last * day).isoformat(),
+        }
+        await declare(system, force, "PSU", **window)
+    nine_days = await ask(system, "avon-and-somerset", 1, start, days=9)
+    await system.plan()
+    await system.deliver()
+    offered = await proposals(system, nine_days, "PENDING")
+    served = sorted((a["start"], a["force"]) for p in offered for a in p["allocations"])
+    assert [force for _, force in served] == ["gloucestershire", "gloucestershire", "wiltshire"]  # tours 1, 2, 3
+    assert all(p["unfilled"] == [] for p in offered[1:]), offered
+    for proposal in offered:
+        checked(await decide(system, "approve", proposal["id"], coordinator("South West")), 200)
+    await system.deliver()
+    assert await request_status(system, nine_days) == "MOBILISED"
+    assert await system.plan() == 0
+
+    later = start + 30 * day  # Devon and Cornwall's unit is free for the first of three tours only
+    window = {"available_from": (later - day / 2).isoformat(), "available_until": (later + 3.5 * day).isoformat()}
+    await declare(system, "devon-and-cornwall", "PSU", **window)
+    short = await ask(system, "dorset", 1, later, days=9)
+    await system.plan()
+    await system.deliver()
+    [proposal] = await proposals(system, short, "PENDING")
+    assert proposal["unfilled"], proposal
+    checked(await decide(system, "approve", proposal["id"], coordinator("South West")), 200)
+    await system.deliver()
+    assert await request_status(system, short) == "PARTIALLY_FILLED"  # two of its three tours are short
+
+
 async def test_a_force_that_comes_to_need_its_units_gets_back_those_only_proposed_elsewhere(system: Harness) -> None:
     lent = await declare_for_a_year(system, "wiltshire")
     borrower = await ask(system, "avon-and-somerset", 1, NOW + timedelta(hours=6), days=1)
