@@ -42,7 +42,9 @@ async def test_times_are_answered_in_utc_whatever_offset_the_operator_wrote(syst
     headers = operator("west-midlands") | {"Idempotency-Key": str(uuid.uuid4())}
     created = await system.client("requests").post("/v1/requests", json=body, headers=headers)
     assert created.status_code == 201, created.text
-    read = await system.client("requests").get(f"/v1/requests/{created.json()['id']}", headers=operator("west-midlands"))
+    read = await system.client("requests").get(
+        f"/v1/requests/{created.json()['id']}", headers=operator("west-midlands")
+    )
     assert created.json()["required_by"] == read.json()["required_by"]
     assert datetime.fromisoformat(created.json()["required_by"]) == required_by
     assert datetime.fromisoformat(created.json()["required_by"]).utcoffset() == timedelta(0)
