@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from services.tasking import audit_store, queries
 from services.tasking.audit import Verdict
 from services.tasking.config import TaskingSettings
-from services.tasking.models import Proposal
+from services.tasking.models import PlanningRun, Proposal
 from shared import db
 
 
@@ -21,7 +21,8 @@ async def verify_database(database_url: str | None = None) -> Verdict:
 
 
 async def replay_database(database_url: str | None, proposal_id: str | None) -> list[dict[str, Any]]:
-    """Replay the planning run of one proposal, or of every proposal (each run once)."""
+    """Replay the planning run of one proposal, or of every proposal (each run once; runs whose inputs
+    were purged are left out)."""
     engine = db.create_engine(database_url or TaskingSettings().database_url)
     sessions = db.session_factory(engine)
     try:
@@ -30,7 +31,8 @@ async def replay_database(database_url: str | None, proposal_id: str | None) -> 
         async with sessions() as session:
             rows = await session.exec(
                 select(Proposal.id, Proposal.planning_run_id)
-                .where(col(Proposal.planning_run_id).is_not(None))
+                .join(PlanningRun, col(PlanningRun.id) == col(Proposal.planning_run_id))
+                .where(col(PlanningRun.inputs_purged_at).is_(None))  # nothing left to replay
                 .order_by(col(Proposal.created_at))
             )
             one_per_run = {run_id: pid for pid, run_id in rows.all()}

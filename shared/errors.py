@@ -38,6 +38,12 @@ class NotFound(MutualAidError):
     title = "Not found"
 
 
+class Gone(MutualAidError):
+    status = 410
+    code = "gone"
+    title = "No longer kept"
+
+
 class Conflict(MutualAidError):
     status = 409
     code = "conflict"

@@ -39,7 +39,9 @@ class InboxEntry(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=100)
     event_id: str = Field(primary_key=True, max_length=64)
     event_type: str = Field(max_length=200)
-    applied_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    applied_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )  # indexed for the purge (shared.retention)
 
 
 class UnitOfWork:

@@ -15,3 +15,8 @@ EVENTS_CONSUMED = Counter(
     ["service", "consumer", "outcome"],
 )
 OUTBOX_PENDING = Gauge("mutualaid_outbox_pending", "Outbox rows not yet acked by the broker", ["service"])
+ROWS_PURGED = Counter(
+    "mutualaid_rows_purged_total",
+    "Rows past their retention deleted (or emptied of their bulky columns), by kind",
+    ["service", "kind"],
+)

@@ -57,6 +57,15 @@ def create_messaging_tables() -> None:
     op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])
 
 
+def index_inbox_applied_at() -> None:
+    """The index the purge of old inbox rows goes by (shared.retention); every service's inbox has it."""
+    op.create_index("ix_inbox_applied_at", "inbox", ["applied_at"])
+
+
+def drop_index_inbox_applied_at() -> None:
+    op.drop_index("ix_inbox_applied_at", table_name="inbox")
+
+
 def drop_messaging_tables() -> None:
     op.drop_index("ix_outbox_sent_at", table_name="outbox")
     op.drop_table("outbox")

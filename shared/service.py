@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from shared.events import TOPICS, dead_letter_topic
 from shared.forces import forces
 from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
+from shared.retention import Purger, Retention, inbox_retention, outbox_retention
 from shared.settings import ServiceSettings
 from shared.web import RefusalHook, install_input_guard, install_operational_routes, install_problem_handlers
 
@@ -32,6 +34,15 @@ class ServiceRuntime:
         self.engine = db.create_engine(settings.database_url)
         self.sessions = db.session_factory(self.engine)
         self.relay = OutboxRelay(service=self.name, sessions=self.sessions, settings=settings)
+        self.purger = Purger(
+            service=self.name,
+            sessions=self.sessions,
+            interval_s=settings.purge_interval_s,
+            batch_size=settings.purge_batch_size,
+            pause_s=settings.purge_pause_ms / 1000,
+        )
+        self.retain(outbox_retention(timedelta(hours=settings.outbox_retention_hours)))
+        self.retain(inbox_retention(timedelta(hours=settings.inbox_retention_hours)))
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
@@ -52,6 +63,10 @@ class ServiceRuntime:
             )
         )
 
+    def retain(self, retention: Retention) -> None:
+        """Purge these rows once past their time (the purge loop runs with the service)."""
+        self.purger.retentions.append(retention)
+
     def background(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A service-specific loop started with the service and cancelled when it stops."""
         self._background[name] = run
@@ -60,7 +75,10 @@ class ServiceRuntime:
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         forces()  # load and check the reference data before taking traffic
         await migrations.upgrade(script_location=self._migrations_dir, database_url=self.settings.database_url)
-        self._tasks = [asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka")]
+        self._tasks = [
+            asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"),
+            asyncio.create_task(self.purger.run(), name=f"{self.name}-purge"),
+        ]
         self._tasks += [
             asyncio.create_task(run(), name=f"{self.name}-{name}") for name, run in self._background.items()
         ]

@@ -32,6 +32,24 @@ class CommonSettings(BaseSettings):
     )
     jwt_secret: SecretStr = Field(SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias="MUTUALAID_JWT_SECRET")
     outbox_poll_interval_s: float = Field(1.0, gt=0, validation_alias="MUTUALAID_OUTBOX_POLL_INTERVAL_S")
+    outbox_retention_hours: float = Field(
+        168,
+        ge=1,
+        validation_alias="MUTUALAID_OUTBOX_RETENTION_HOURS",
+        description="How long sent outbox rows are kept: all a relay can send again to a broker that came back empty",
+    )
+    inbox_retention_hours: float = Field(
+        336,
+        ge=1,
+        validation_alias="MUTUALAID_INBOX_RETENTION_HOURS",
+        description="How long a consumer remembers the events it applied: at least the outbox retention, or an "
+        "event sent again would be applied twice",
+    )
+    purge_interval_s: float = Field(300, gt=0, validation_alias="MUTUALAID_PURGE_INTERVAL_S")
+    purge_batch_size: int = Field(500, ge=1, le=10000, validation_alias="MUTUALAID_PURGE_BATCH_SIZE")
+    purge_pause_ms: int = Field(
+        50, ge=0, le=60000, validation_alias="MUTUALAID_PURGE_PAUSE_MS", description="Pause between two purge batches"
+    )
 
     def namespaced(self, name: str) -> str:
         """A topic or consumer-group name as it is on the broker, with this environment's namespace."""
@@ -43,6 +61,11 @@ class CommonSettings(BaseSettings):
             raise ValueError("MUTUALAID_JWT_SECRET must be set to a real secret in production")
         if len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("MUTUALAID_JWT_SECRET must be at least 32 characters")
+        if self.inbox_retention_hours < self.outbox_retention_hours:
+            raise ValueError(
+                "MUTUALAID_INBOX_RETENTION_HOURS must be at least MUTUALAID_OUTBOX_RETENTION_HOURS: an event "
+                "sent again from the outbox after its inbox mark was purged would be applied twice"
+            )
         return self
 
 

@@ -19,3 +19,9 @@ class RequestsSettings(ServiceSettings):
         description="Longest period a request may cover; beyond 8 weeks a loan is a secondment, not mutual aid "
         "(College of Policing APP, mobilisation)",
     )
+    idempotency_key_retention_hours: float = Field(
+        168,
+        ge=24,
+        description="How long an Idempotency-Key is remembered: a retry with the same key within it returns the "
+        "request it created; after it, the key is forgotten and the same body makes a new request",
+    )

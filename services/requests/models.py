@@ -55,7 +55,9 @@ class IdempotencyRecord(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     body_hash: str = Field(max_length=64)
     request_id: str = Field(max_length=36)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )  # indexed for the purge (REQUESTS_IDEMPOTENCY_KEY_RETENTION_HOURS)
 
 
 OWN_TABLES = frozenset({"request", "request_timeline", "idempotency_key"})

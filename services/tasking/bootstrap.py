@@ -11,12 +11,14 @@ from services.tasking.commands import record_refusal
 from services.tasking.config import TaskingSettings
 from services.tasking.consumers import register_consumers
 from services.tasking.deps import TaskingDeps
+from services.tasking.models import PlanningRun
 from services.tasking.planner import planner_named
 from services.tasking.planner.travel import Crossing, FerryAwareTravel, GreatCircleTravel, Landmass, Place
 from services.tasking.planning import run_planning
 from services.tasking.scheduler import PlanningScheduler
 from shared.errors import Forbidden
 from shared.ferries import ferry_routes, landmasses
+from shared.retention import Retention
 from shared.service import ServiceRuntime, build_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -55,6 +57,8 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
     )
     runtime.background("planning", partial(scheduler.run, partial(run_planning, deps)))
     register_consumers(runtime, deps)
+    if settings.planning_inputs_retention_days:
+        runtime.retain(planning_inputs_retention(timedelta(days=settings.planning_inputs_retention_days)))
 
     async def on_refused(request: Request, error: Forbidden) -> None:
         await record_refusal(
@@ -76,3 +80,15 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
     )
     app.state.deps = deps
     return app
+
+
+def planning_inputs_retention(keep: timedelta) -> Retention:
+    """A planning run's inputs are emptied once past their time; the run, its settings and digest stay."""
+    return Retention(
+        kind="planning_inputs",
+        table=PlanningRun.__table__,  # type: ignore[attr-defined]
+        since=PlanningRun.created_at,  # type: ignore[arg-type]
+        keep=keep,
+        where=(PlanningRun.inputs_purged_at.is_(None),),  # type: ignore[union-attr]
+        clear=lambda now: {"inputs": {}, "inputs_purged_at": now},
+    )

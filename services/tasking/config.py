@@ -36,3 +36,10 @@ class TaskingSettings(ServiceSettings):
         le=24 * 56,
         description="Relief: a request longer than this may be served by successive units, one tour each (unverified)",
     )
+    planning_inputs_retention_days: int = Field(
+        0,
+        ge=0,
+        le=36500,
+        description="Days a planning run's inputs are kept; then they are emptied, the run and its digest kept, "
+        "and its proposals can no longer be explained or replayed. 0 keeps them (docs/decisions/0008)",
+    )

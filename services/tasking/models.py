@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from services.tasking.domain import Period, RequestState, tours
@@ -140,9 +140,15 @@ class PolicyView(SQLModel, table=True):
 
 
 class PlanningRun(SQLModel, table=True):
-    """One planner run over a batch: its exact inputs and settings, so it can be explained and replayed."""
+    """One planner run over a batch: its exact inputs and settings, so it can be explained and replayed.
+
+    Past TASKING_PLANNING_INPUTS_RETENTION_DAYS (if set) the inputs are emptied and inputs_purged_at
+    set; the run, its settings and its digest stay (docs/decisions/0008).
+    """
 
     __tablename__ = "planning_run"
+    # what the purge goes by: the runs whose inputs are still there, oldest first
+    __table_args__ = (Index("ix_planning_run_inputs_purged_at_created_at", "inputs_purged_at", "created_at"),)
 
     id: str = Field(primary_key=True, max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -153,6 +159,7 @@ class PlanningRun(SQLModel, table=True):
     rule_set: str = Field(max_length=50)
     inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     digest: str = Field(max_length=64, description="SHA-256 of the inputs: the read model as the planner saw it")
+    inputs_purged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class AuditEntry(SQLModel, table=True):

@@ -13,7 +13,7 @@ from services.tasking.planner.problem import Plan, by_request_of
 from services.tasking.planner.records import explain, problem_from
 from services.tasking.planner.travel import travel_from
 from shared.db import SessionFactory, list_matching
-from shared.errors import NotFound
+from shared.errors import Gone, NotFound
 from shared.events import ProposalStatus, UnitStatus
 from shared.vocabulary import Capability
 
@@ -52,7 +52,8 @@ class RecordedRun:
 
 
 async def recorded_run(proposal_id: str, *, sessions: SessionFactory) -> tuple[Proposal, RecordedRun]:
-    """A proposal and the planning run that made it, with every plan that run chose; raises NotFound (404)."""
+    """A proposal and the planning run that made it, with every plan that run chose; raises NotFound (404),
+    or Gone (410) when the run's inputs were purged."""
     async with sessions() as session:
         proposal = await session.get(Proposal, proposal_id)
         if proposal is None:
@@ -60,6 +61,13 @@ async def recorded_run(proposal_id: str, *, sessions: SessionFactory) -> tuple[P
         run = await session.get(PlanningRun, proposal.planning_run_id) if proposal.planning_run_id else None
         if run is None:
             raise NotFound(f"proposal {proposal_id} has no recorded planning run")
+        if run.inputs_purged_at is not None:
+            raise Gone(
+                f"the inputs of planning run {run.id} were purged on {run.inputs_purged_at:%Y-%m-%d} "
+                "(TASKING_PLANNING_INPUTS_RETENTION_DAYS); its settings, digest and the audit trail remain",
+                planning_run_id=run.id,
+                inputs_digest=run.digest,
+            )
         siblings = (await session.exec(select(Proposal).where(Proposal.planning_run_id == run.id))).all()
     return proposal, RecordedRun(run=run, plans={p.request_id: Plan(allocations=list(p.allocations)) for p in siblings})
 
