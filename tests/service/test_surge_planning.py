@@ -272,11 +272,8 @@ async def test_a_unit_free_for_two_tours_serves_both_and_a_tour_nobody_serves_le
     start = (NOW + timedelta(days=1)).replace(hour=8, minute=0, second=0)
     day = timedelta(days=1)
     for force, first, last in (("gloucestershire", -0.5, 6.5), ("wiltshire", 5.5, 10)):
-        window = {
-            "available_from": (start + first * day).isoformat(),
-            "available_until": (start + last * day).isoformat(),
-        }
-        await declare(system, force, "PSU", **window)
+        frm, until = (start + first * day).isoformat(), (start + last * day).isoformat()
+        await declare(system, force, "PSU", available_from=frm, available_until=until)
     nine_days = await ask(system, "avon-and-somerset", 1, start, days=9)
     await system.plan()
     await system.deliver()
@@ -291,8 +288,8 @@ async def test_a_unit_free_for_two_tours_serves_both_and_a_tour_nobody_serves_le
     assert await system.plan() == 0
 
     later = start + 30 * day  # Devon and Cornwall's unit is free for the first of three tours only
-    window = {"available_from": (later - day / 2).isoformat(), "available_until": (later + 3.5 * day).isoformat()}
-    await declare(system, "devon-and-cornwall", "PSU", **window)
+    frm, until = (later - day / 2).isoformat(), (later + 3.5 * day).isoformat()
+    await declare(system, "devon-and-cornwall", "PSU", available_from=frm, available_until=until)
     short = await ask(system, "dorset", 1, later, days=9)
     await system.plan()
     await system.deliver()
