@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 TOPIC_EXISTS = 36
 TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError)
 CONFLICT_ATTEMPTS = 10  # racing decisions and planning runs on one request: each retry reads the winner's state
+PROBE_TIMEOUT_S = 1.5  # a frozen broker accepts connections and never answers: a metadata request must give up
 
 
 def create_producer(settings: CommonSettings) -> AIOKafkaProducer:
@@ -63,7 +65,10 @@ class OutboxRelay:
     """Publishes outbox rows in order; woken on commit, polling only as a fallback.
 
     A row is marked sent only after the broker acked it, so a crash or an outage means the
-    row is sent again later (consumers deduplicate by event id), never lost.
+    row is sent again later (consumers deduplicate by event id), never lost. When idle it asks the
+    broker for metadata each poll, so `in_contact()` turns false within seconds of an outage (a
+    frozen broker included); after any failure it reconnects afresh, which checks again that the
+    broker still holds what was sent (a restarted memory broker holds nothing).
     """
 
     def __init__(
@@ -75,10 +80,15 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self.connected = False
+        self._last_contact: float | None = None  # time.monotonic() of the broker's last answer
 
     def wake(self) -> None:
         self._wake.set()
+
+    def in_contact(self) -> bool:
+        """The broker answered the relay within the last poll interval and probe timeout (plus slack)."""
+        window = self._settings.outbox_poll_interval_s + 2 * PROBE_TIMEOUT_S
+        return self._last_contact is not None and time.monotonic() - self._last_contact < window
 
     async def run(self) -> None:
         backoff = 0.1
@@ -87,9 +97,12 @@ class OutboxRelay:
                 await self._connect()
                 while await self.publish_pending() == self._batch_size:
                     pass
+                await self._probe()
                 backoff = 0.1
             except (KafkaError, OSError, TimeoutError) as error:
-                log.warning("outbox relay cannot publish yet (%s); retrying in %.1fs", error, backoff)
+                reason = str(error) or f"no answer within {PROBE_TIMEOUT_S}s"
+                log.warning("outbox relay cannot publish (%s); reconnecting in %.1fs", reason, backoff)
+                await self.stop()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -99,10 +112,10 @@ class OutboxRelay:
             self._wake.clear()
 
     async def stop(self) -> None:
+        self._last_contact = None
         if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
-            self.connected = False
+            producer, self._producer = self._producer, None
+            await producer.stop()
 
     async def _connect(self) -> None:
         if self._producer is not None:
@@ -115,7 +128,18 @@ class OutboxRelay:
             await producer.stop()
             raise
         self._producer = producer
-        self.connected = True
+        self._last_contact = time.monotonic()
+
+    async def _probe(self) -> None:
+        """One metadata round trip, bounded, unless the broker acked a send just now: raises TimeoutError or
+        KafkaError when the broker does not answer."""
+        assert self._producer is not None
+        assert self._last_contact is not None
+        if time.monotonic() - self._last_contact < self._settings.outbox_poll_interval_s / 2:
+            return
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await self._producer.client.fetch_all_metadata()
+        self._last_contact = time.monotonic()
 
     async def refill_if_the_broker_forgot(self) -> int:
         """Send again what this service sent on topics the broker holds nothing of; returns how many rows.
@@ -179,6 +203,7 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*acks)
+            self._last_contact = time.monotonic()
             ids = [row.id for row in rows]
             await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
             await session.commit()

@@ -21,6 +21,8 @@ from shared.web import RefusalHook, install_input_guard, install_operational_rou
 
 log = logging.getLogger(__name__)
 
+READINESS_TIMEOUT_S = 1.5
+
 
 class ServiceRuntime:
     """Owns one service's engine, relay and consumers, started and stopped by the app's lifespan."""
@@ -34,6 +36,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(service=self.name, sessions=self.sessions, settings=settings)
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._kafka: asyncio.Task[None] | None = None
         self._background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
 
     def uow(self) -> UnitOfWork:
@@ -60,7 +63,8 @@ class ServiceRuntime:
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         forces()  # load and check the reference data before taking traffic
         await migrations.upgrade(script_location=self._migrations_dir, database_url=self.settings.database_url)
-        self._tasks = [asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka")]
+        self._kafka = asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka")
+        self._tasks = [self._kafka]
         self._tasks += [
             asyncio.create_task(run(), name=f"{self.name}-{name}") for name, run in self._background.items()
         ]
@@ -93,16 +97,25 @@ class ServiceRuntime:
         await asyncio.gather(self.relay.run(), *(consumer.run() for consumer in self.consumers))
 
     async def readiness(self) -> dict[str, bool]:
-        try:
-            await db.ping(self.engine)
-            database = True
-        except (SQLAlchemyError, OSError):
-            database = False
+        """Each check bounded by READINESS_TIMEOUT_S: a frozen database or broker makes it false, never a hang."""
         return {
-            "database": database,
-            "broker": self.relay.connected,
-            "consumers": all(consumer.assigned.is_set() for consumer in self.consumers),
+            "database": await self._database_answers(),
+            "broker": self.relay.in_contact(),
+            "consumers": self._consuming(),
         }
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_S):
+                await db.ping(self.engine)
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
+
+    def _consuming(self) -> bool:
+        """The consumer loops run and every consumer's group has given it partitions."""
+        running = self._kafka is not None and not self._kafka.done()
+        return running and all(consumer.assignment() for consumer in self.consumers)
 
 
 def build_app(
