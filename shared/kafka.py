@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col, select
@@ -61,6 +62,10 @@ async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitio
         await admin.close()
 
 
+class BrokerReplaced(KafkaError):  # type: ignore[misc]
+    """Another broker answers at the same address: what the old one held (topics, offsets, groups) is gone."""
+
+
 class OutboxRelay:
     """Publishes outbox rows in order; woken on commit, polling only as a fallback.
 
@@ -81,6 +86,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._last_contact: float | None = None  # time.monotonic() of the broker's last answer
+        self._cluster: str | None = None  # the cluster id the broker gave when the relay first reached it
 
     def wake(self) -> None:
         self._wake.set()
@@ -99,6 +105,10 @@ class OutboxRelay:
                     pass
                 await self._probe()
                 backoff = 0.1
+            except BrokerReplaced:
+                await self.stop()
+                self._cluster = None
+                raise
             except (KafkaError, OSError, TimeoutError) as error:
                 reason = str(error) or f"no answer within {PROBE_TIMEOUT_S}s"
                 log.warning("outbox relay cannot publish (%s); reconnecting in %.1fs", reason, backoff)
@@ -123,6 +133,7 @@ class OutboxRelay:
         producer = create_producer(self._settings)
         try:
             await producer.start()
+            await self._check_cluster(producer)
             await self.refill_if_the_broker_forgot()
         except BaseException:
             await producer.stop()
@@ -131,15 +142,20 @@ class OutboxRelay:
         self._last_contact = time.monotonic()
 
     async def _probe(self) -> None:
-        """One metadata round trip, bounded, unless the broker acked a send just now: raises TimeoutError or
-        KafkaError when the broker does not answer."""
+        """One metadata round trip, bounded: raises TimeoutError or KafkaError when the broker does not answer,
+        BrokerReplaced when another broker (a restarted memory broker, a rebuilt cluster) answers."""
         assert self._producer is not None
-        assert self._last_contact is not None
-        if time.monotonic() - self._last_contact < self._settings.outbox_poll_interval_s / 2:
-            return
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
-            await self._producer.client.fetch_all_metadata()
+        await self._check_cluster(self._producer)
         self._last_contact = time.monotonic()
+
+    async def _check_cluster(self, producer: AIOKafkaProducer) -> None:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            node = producer.client.get_random_node()
+            metadata = await producer.client.send(node, MetadataRequest([]))
+        cluster = getattr(metadata, "cluster_id", None)
+        if self._cluster is not None and cluster != self._cluster:
+            raise BrokerReplaced(f"cluster id {self._cluster} became {cluster}")
+        self._cluster = cluster
 
     async def refill_if_the_broker_forgot(self) -> int:
         """Send again what this service sent on topics the broker holds nothing of; returns how many rows.
@@ -215,13 +231,20 @@ Handler = Callable[[CloudEvent, EventData], Awaitable[None]]
 
 
 class _AssignmentListener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, assigned: asyncio.Event) -> None:
+    def __init__(self, assigned: asyncio.Event, consumer: AIOKafkaConsumer, *, from_beginning: bool) -> None:
         self._assigned = assigned
+        self._consumer = consumer
+        self._from_beginning = from_beginning
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._assigned.clear()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if assigned and self._from_beginning:
+            # On a broker that came back empty, an offset commit the old consumer still had in flight can
+            # point past the first new records; reading from the start again costs only inbox look-ups.
+            await self._consumer.seek_to_beginning(*assigned)
+            self._from_beginning = False
         if assigned:
             self._assigned.set()
 
@@ -251,7 +274,8 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, from_beginning: bool = False) -> None:
+        """Join the group; from_beginning reads every partition of the first assignment from its start."""
         self._dlq = create_producer(self._settings)
         await self._dlq.start()
         self._consumer = AIOKafkaConsumer(
@@ -264,7 +288,8 @@ class EventConsumer:
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         topics = [self._settings.namespaced(topic) for topic in self.topics]
-        self._consumer.subscribe(topics, listener=_AssignmentListener(self.assigned))
+        listener = _AssignmentListener(self.assigned, self._consumer, from_beginning=from_beginning)
+        self._consumer.subscribe(topics, listener=listener)
         await self._consumer.start()
 
     def assignment(self) -> set[TopicPartition]:

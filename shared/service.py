@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared import db, migrations
 from shared.events import TOPICS, dead_letter_topic
 from shared.forces import forces
-from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
+from shared.kafka import BrokerReplaced, EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
 from shared.settings import ServiceSettings
 from shared.web import RefusalHook, install_input_guard, install_operational_routes, install_problem_handlers
@@ -80,21 +80,39 @@ class ServiceRuntime:
             await self.engine.dispose()
 
     async def _run_kafka(self) -> None:
-        """Set up topics, then run the relay and consumers; HTTP keeps working while the broker is away."""
+        """Set up topics, then run the relay and consumers; HTTP keeps working while the broker is away.
+
+        When another broker answers (a memory broker restarted empty), topics and consumers are set up
+        afresh: the old consumers' positions and pending commits belong to topics that no longer exist.
+        """
+        replaced = False
+        while True:
+            await self._start_consumers(from_beginning=replaced)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self.relay.run())
+                    for consumer in self.consumers:
+                        group.create_task(consumer.run())
+            except* BrokerReplaced as group:
+                log.warning("%s: %s; setting up topics and consumers again", self.name, group.exceptions[0])
+                replaced = True
+            for consumer in self.consumers:
+                await consumer.stop()
+
+    async def _start_consumers(self, *, from_beginning: bool) -> None:
         backoff = 0.2
         while True:
             try:
                 await ensure_topics(self.settings, [*TOPICS, *map(dead_letter_topic, TOPICS)])
                 for consumer in self.consumers:
-                    await consumer.start()
-                break
+                    await consumer.start(from_beginning=from_beginning)
+                return
             except (KafkaError, OSError) as error:
                 log.warning("%s cannot reach Kafka yet (%s); retrying in %.1fs", self.name, error, backoff)
                 for consumer in self.consumers:
                     await consumer.stop()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-        await asyncio.gather(self.relay.run(), *(consumer.run() for consumer in self.consumers))
 
     async def readiness(self) -> dict[str, bool]:
         """Each check bounded by READINESS_TIMEOUT_S: a frozen database or broker makes it false, never a hang."""
