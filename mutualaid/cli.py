@@ -87,13 +87,14 @@ def run(
     """Run the whole system: embedded broker and the three services on SQLite, until Ctrl-C."""
     from mutualaid.preflight import StartupError
     from mutualaid.runner import RunOptions, run_forever
+    from mutualaid.supervisor import GaveUp
 
     options = RunOptions(
         state_dir=state_dir, broker_port=broker_port, broker_binary=broker_binary, reset=reset, demo=demo
     )
     try:
         asyncio.run(run_forever(options))
-    except StartupError as error:
+    except (StartupError, GaveUp) as error:
         typer.echo(f"mutualaid run: {error}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:  # Ctrl-C before the run could take signals over: nothing was started

@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +28,7 @@ from mutualaid.preflight import (
     reset_state,
 )
 from mutualaid.services import CONSOLE, SERVICES, bootstrap
+from mutualaid.supervisor import Child, RestartPolicy, keep_running
 from shared.broker import TANSU, EmbeddedBroker, free_port
 from shared.processes import die_with_parent
 
@@ -134,6 +135,43 @@ class Stack:
             process.kill()
             await process.wait()
 
+    async def supervise(self, *, policy: RestartPolicy, say: Callable[[str], None]) -> None:
+        """Restart the embedded broker (on its port) or a service (with its environment) whenever one exits,
+        until cancelled; raises GaveUp for one that keeps exiting at once. Replicas are not supervised."""
+        children = [self._broker_child()] if self.broker is not None else []
+        children += [self._service_child(name) for name in self.processes if name in (*SERVICES, CONSOLE)]
+        watching = [asyncio.create_task(keep_running(child, policy=policy, say=say)) for child in children]
+        try:
+            done, _ = await asyncio.wait(watching, return_when=asyncio.FIRST_EXCEPTION)
+            for watch in done:
+                watch.result()  # GaveUp is raised here
+        finally:
+            for watch in watching:
+                watch.cancel()
+            await asyncio.gather(*watching, return_exceptions=True)
+
+    def _broker_child(self) -> Child:
+        broker = self.broker
+        assert broker is not None
+
+        async def wait() -> int:
+            return await asyncio.to_thread(broker.wait)  # a thread, not the loop: the broker is a Popen
+
+        async def restart() -> str:
+            broker.start()  # its port again: the services reconnect by themselves
+            return f"pid {broker.pid}, listening on {broker.bootstrap_servers}"
+
+        return Child(name="embedded broker", wait=wait, restart=restart)
+
+    def _service_child(self, service: str) -> Child:
+        async def restart() -> str:
+            started = asyncio.get_running_loop().time()
+            await self.start_service(service)
+            ready_in = asyncio.get_running_loop().time() - started
+            return f"pid {self.processes[service].pid}, ready in {ready_in:.1f}s"
+
+        return Child(name=f"{service} service", wait=lambda: self.processes[service].wait(), restart=restart)
+
     async def stop(self) -> None:
         await asyncio.gather(*(self.stop_service(service) for service in list(self.processes)))
         if self.broker is not None:
@@ -226,10 +264,14 @@ async def _serve_until_stopped(stack: Stack, stop: asyncio.Event, *, demo: bool)
         for service in SERVICES:
             print(f"{service:<13} {stack.url(service)}   (docs: {stack.url(service)}/docs)")
         print("Ctrl-C stops everything.", flush=True)
-        await stop.wait()
+        await _unless_stopped(stack.supervise(policy=RestartPolicy(), say=_say), stop)
     finally:
         print("stopping...", flush=True)
         await stack.stop()
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 async def _start(stack: Stack, *, demo: bool) -> None:

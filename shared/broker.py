@@ -4,6 +4,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -59,9 +60,16 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def wait(self) -> int:
+        """Block until the broker exits; its exit code."""
+        assert self._process is not None
+        return self._process.wait()
+
     def command(self) -> list[str]:
         url = f"tcp://{self.host}:{self.port}"
-        return [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"]
+        cluster = f"mutualaid-{uuid.uuid4().hex[:12]}"  # a new one each start: clients can tell it came back empty
+        return [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                "--cluster-id", cluster, "--silent"]  # fmt: skip
 
     def start(self, *, timeout: float = 15.0) -> Self:
         """Start the broker in a session of its own (a terminal's Ctrl-C is for whoever started it) that

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 
@@ -10,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col, select
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 TOPIC_EXISTS = 36
 TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError)
 CONFLICT_ATTEMPTS = 10  # racing decisions and planning runs on one request: each retry reads the winner's state
+PROBE_TIMEOUT_S = 1.5  # a frozen broker accepts connections and never answers: a metadata request must give up
 
 
 def create_producer(settings: CommonSettings) -> AIOKafkaProducer:
@@ -61,11 +64,18 @@ async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitio
         await admin.close()
 
 
+class BrokerReplaced(KafkaError):  # type: ignore[misc]
+    """Another broker answers at the same address: what the old one held (topics, offsets, groups) is gone."""
+
+
 class OutboxRelay:
     """Publishes outbox rows in order; woken on commit, polling only as a fallback.
 
     A row is marked sent only after the broker acked it, so a crash or an outage means the
-    row is sent again later (consumers deduplicate by event id), never lost.
+    row is sent again later (consumers deduplicate by event id), never lost. When idle it asks the
+    broker for metadata each poll, so `in_contact()` turns false within seconds of an outage (a
+    frozen broker included); after any failure it reconnects afresh, which checks again that the
+    broker still holds what was sent (a restarted memory broker holds nothing).
     """
 
     def __init__(
@@ -77,10 +87,16 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self.connected = False
+        self._last_contact: float | None = None  # time.monotonic() of the broker's last answer
+        self._cluster: str | None = None  # the cluster id the broker gave when the relay first reached it
 
     def wake(self) -> None:
         self._wake.set()
+
+    def in_contact(self) -> bool:
+        """The broker answered the relay within the last poll interval and probe timeout (plus slack)."""
+        window = self._settings.outbox_poll_interval_s + 2 * PROBE_TIMEOUT_S
+        return self._last_contact is not None and time.monotonic() - self._last_contact < window
 
     async def run(self) -> None:
         backoff = 0.1
@@ -89,9 +105,16 @@ class OutboxRelay:
                 await self._connect()
                 while await self.publish_pending() == self._batch_size:
                     pass
+                await self._probe()
                 backoff = 0.1
+            except BrokerReplaced:
+                await self.stop()
+                self._cluster = None
+                raise
             except (KafkaError, OSError, TimeoutError) as error:
-                log.warning("outbox relay cannot publish yet (%s); retrying in %.1fs", error, backoff)
+                reason = str(error) or f"no answer within {PROBE_TIMEOUT_S}s"
+                log.warning("outbox relay cannot publish (%s); reconnecting in %.1fs", reason, backoff)
+                await self.stop()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -101,10 +124,10 @@ class OutboxRelay:
             self._wake.clear()
 
     async def stop(self) -> None:
+        self._last_contact = None
         if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
-            self.connected = False
+            producer, self._producer = self._producer, None
+            await producer.stop()
 
     async def _connect(self) -> None:
         if self._producer is not None:
@@ -112,12 +135,29 @@ class OutboxRelay:
         producer = create_producer(self._settings)
         try:
             await producer.start()
+            await self._check_cluster(producer)
             await self.refill_if_the_broker_forgot()
         except BaseException:
             await producer.stop()
             raise
         self._producer = producer
-        self.connected = True
+        self._last_contact = time.monotonic()
+
+    async def _probe(self) -> None:
+        """One metadata round trip, bounded: raises TimeoutError or KafkaError when the broker does not answer,
+        BrokerReplaced when another broker (a restarted memory broker, a rebuilt cluster) answers."""
+        assert self._producer is not None
+        await self._check_cluster(self._producer)
+        self._last_contact = time.monotonic()
+
+    async def _check_cluster(self, producer: AIOKafkaProducer) -> None:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            node = producer.client.get_random_node()
+            metadata = await producer.client.send(node, MetadataRequest([]))
+        cluster = getattr(metadata, "cluster_id", None)
+        if self._cluster is not None and cluster != self._cluster:
+            raise BrokerReplaced(f"cluster id {self._cluster} became {cluster}")
+        self._cluster = cluster
 
     async def refill_if_the_broker_forgot(self) -> int:
         """Send again what this service sent on topics the broker holds nothing of; returns how many rows.
@@ -191,6 +231,7 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*acks)
+            self._last_contact = time.monotonic()
             ids = [row.id for row in rows]
             await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
             await session.commit()
@@ -202,13 +243,20 @@ Handler = Callable[[CloudEvent, EventData], Awaitable[None]]
 
 
 class _AssignmentListener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, assigned: asyncio.Event) -> None:
+    def __init__(self, assigned: asyncio.Event, consumer: AIOKafkaConsumer, *, from_beginning: bool) -> None:
         self._assigned = assigned
+        self._consumer = consumer
+        self._from_beginning = from_beginning
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._assigned.clear()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if assigned and self._from_beginning:
+            # On a broker that came back empty, an offset commit the old consumer still had in flight can
+            # point past the first new records; reading from the start again costs only inbox look-ups.
+            await self._consumer.seek_to_beginning(*assigned)
+            self._from_beginning = False
         if assigned:
             self._assigned.set()
 
@@ -238,7 +286,8 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, from_beginning: bool = False) -> None:
+        """Join the group; from_beginning reads every partition of the first assignment from its start."""
         self._dlq = create_producer(self._settings)
         await self._dlq.start()
         self._consumer = AIOKafkaConsumer(
@@ -251,7 +300,8 @@ class EventConsumer:
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         topics = [self._settings.namespaced(topic) for topic in self.topics]
-        self._consumer.subscribe(topics, listener=_AssignmentListener(self.assigned))
+        listener = _AssignmentListener(self.assigned, self._consumer, from_beginning=from_beginning)
+        self._consumer.subscribe(topics, listener=listener)
         await self._consumer.start()
 
     def assignment(self) -> set[TopicPartition]:

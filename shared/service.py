@@ -15,13 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared import db, migrations
 from shared.events import TOPICS, dead_letter_topic
 from shared.forces import forces
-from shared.kafka import EventConsumer, Handler, OutboxRelay, ensure_topics
+from shared.kafka import BrokerReplaced, EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
 from shared.retention import Purger, Retention, inbox_retention, outbox_retention
 from shared.settings import ServiceSettings
 from shared.web import RefusalHook, install_input_guard, install_operational_routes, install_problem_handlers
 
 log = logging.getLogger(__name__)
+
+READINESS_TIMEOUT_S = 1.5
 
 
 class ServiceRuntime:
@@ -45,6 +47,7 @@ class ServiceRuntime:
         self.retain(inbox_retention(timedelta(hours=settings.inbox_retention_hours)))
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._kafka: asyncio.Task[None] | None = None
         self._background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
 
     def uow(self) -> UnitOfWork:
@@ -75,10 +78,8 @@ class ServiceRuntime:
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         forces()  # load and check the reference data before taking traffic
         await migrations.upgrade(script_location=self._migrations_dir, database_url=self.settings.database_url)
-        self._tasks = [
-            asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"),
-            asyncio.create_task(self.purger.run(), name=f"{self.name}-purge"),
-        ]
+        self._kafka = asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka")
+        self._tasks = [self._kafka, asyncio.create_task(self.purger.run(), name=f"{self.name}-purge")]
         self._tasks += [
             asyncio.create_task(run(), name=f"{self.name}-{name}") for name, run in self._background.items()
         ]
@@ -94,33 +95,60 @@ class ServiceRuntime:
             await self.engine.dispose()
 
     async def _run_kafka(self) -> None:
-        """Set up topics, then run the relay and consumers; HTTP keeps working while the broker is away."""
+        """Set up topics, then run the relay and consumers; HTTP keeps working while the broker is away.
+
+        When another broker answers (a memory broker restarted empty), topics and consumers are set up
+        afresh: the old consumers' positions and pending commits belong to topics that no longer exist.
+        """
+        replaced = False
+        while True:
+            await self._start_consumers(from_beginning=replaced)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self.relay.run())
+                    for consumer in self.consumers:
+                        group.create_task(consumer.run())
+            except* BrokerReplaced as group:
+                log.warning("%s: %s; setting up topics and consumers again", self.name, group.exceptions[0])
+                replaced = True
+            for consumer in self.consumers:
+                await consumer.stop()
+
+    async def _start_consumers(self, *, from_beginning: bool) -> None:
         backoff = 0.2
         while True:
             try:
                 await ensure_topics(self.settings, [*TOPICS, *map(dead_letter_topic, TOPICS)])
                 for consumer in self.consumers:
-                    await consumer.start()
-                break
+                    await consumer.start(from_beginning=from_beginning)
+                return
             except (KafkaError, OSError) as error:
                 log.warning("%s cannot reach Kafka yet (%s); retrying in %.1fs", self.name, error, backoff)
                 for consumer in self.consumers:
                     await consumer.stop()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-        await asyncio.gather(self.relay.run(), *(consumer.run() for consumer in self.consumers))
 
     async def readiness(self) -> dict[str, bool]:
-        try:
-            await db.ping(self.engine)
-            database = True
-        except (SQLAlchemyError, OSError):
-            database = False
+        """Each check bounded by READINESS_TIMEOUT_S: a frozen database or broker makes it false, never a hang."""
         return {
-            "database": database,
-            "broker": self.relay.connected,
-            "consumers": all(consumer.assigned.is_set() for consumer in self.consumers),
+            "database": await self._database_answers(),
+            "broker": self.relay.in_contact(),
+            "consumers": self._consuming(),
         }
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_S):
+                await db.ping(self.engine)
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
+
+    def _consuming(self) -> bool:
+        """The consumer loops run and every consumer's group has given it partitions."""
+        running = self._kafka is not None and not self._kafka.done()
+        return running and all(consumer.assignment() for consumer in self.consumers)
 
 
 def build_app(

@@ -78,7 +78,7 @@ def install_operational_routes(app: FastAPI, *, service: str, readiness: Readine
 
     @app.get("/readyz", tags=["operations"], summary="Readiness", responses={503: {"description": "Not ready"}})
     async def readyz() -> Response:
-        """Ready when the database answers, the relay is connected and the consumers are assigned."""
+        """Ready when the database answers, the broker answered the relay lately and the consumers hold partitions."""
         checks = await readiness()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

@@ -105,6 +105,47 @@ async def _read_until(system: RunningSystem, line: str | None) -> None:
             return
 
 
+async def read_until_match(system: RunningSystem, pattern: str, *, timeout: float = 60) -> re.Match[str]:
+    """Read the run's output until a line matches pattern (a regular expression); the match."""
+    assert system.process.stdout is not None
+    async with asyncio.timeout(timeout):
+        while raw := await system.process.stdout.readline():
+            system.output.append(raw.decode())
+            if found := re.search(pattern, raw.decode()):
+                return found
+    raise AssertionError(f"mutualaid run ended before printing {pattern!r}:\n" + "".join(system.output))
+
+
+@contextlib.asynccontextmanager
+async def draining(system: RunningSystem) -> AsyncIterator[None]:
+    """Keep reading the run's output into system.output while the block runs: the services write to the same
+    pipe, and a full pipe would block them."""
+    reading = asyncio.create_task(_read_until(system, None))
+    try:
+        yield
+    finally:
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+
+
+def children_of(system: RunningSystem) -> dict[str, int]:
+    """The run's child processes by what they are ('broker', 'requests', ...) -> pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):  # it ended while being read
+            continue
+        if parent == system.process.pid:
+            name = command[command.index(b"serve") + 1].decode() if b"serve" in command else "broker"
+            found[name] = int(entry.name)
+    return found
+
+
 def ports_free(ports: RunPorts) -> bool:
     """Nothing listens on any of the run's ports any more."""
     for port in [ports.broker, *ports.services.values()]:

@@ -1,0 +1,57 @@
+"""`mutualaid run` keeps its broker and services running: one that dies is restarted, said in words, with backoff."""
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.auth import Role
+from tests.support.builders import bearer, request_body
+from tests.support.run_command import RunPorts, children_of, draining, mutualaid_run, read_until_match, stop
+from tests.support.services import eventually
+
+pytestmark = pytest.mark.e2e
+
+OPERATOR = bearer(Role.OPERATOR, force="west-midlands")
+
+
+async def status_of(ports: RunPorts, request_id: str) -> str:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{ports.url('requests')}/v1/requests/{request_id}", headers=OPERATOR)
+        return str(response.json()["status"])
+
+
+async def test_a_killed_service_and_a_killed_broker_are_restarted_and_a_request_is_proposed_after(
+    tmp_path: Path,
+) -> None:
+    ports = RunPorts.free()
+    async with mutualaid_run(tmp_path, ports) as running:
+        before = children_of(running)
+        assert set(before) == {"broker", "requests", "availability", "tasking", "console"}
+
+        os.kill(before["requests"], signal.SIGKILL)
+        said = await read_until_match(running, r"the requests service was killed by SIGKILL; restarting it in (\S+)s")
+        assert float(said.group(1)) > 0
+        came_back = await read_until_match(running, r"the requests service restarted \(pid (\d+), ready in (\S+)s\)")
+        print(f"\nrequests service ready again {came_back.group(2)}s after its restart")
+        assert int(came_back.group(1)) == children_of(running)["requests"] != before["requests"]
+
+        os.kill(before["broker"], signal.SIGKILL)
+        await read_until_match(running, r"the embedded broker was killed by SIGKILL; restarting it in \S+s")
+        await read_until_match(
+            running, rf"the embedded broker restarted \(pid \d+, listening on 127.0.0.1:{ports.broker}\)"
+        )
+
+        async with draining(running), httpx.AsyncClient(timeout=10) as client:
+            submitted = await client.post(f"{ports.url('requests')}/v1/requests", json=request_body(), headers=OPERATOR)
+            assert submitted.status_code == 201
+            request_id = submitted.json()["id"]
+            await eventually(lambda: _is_proposed(ports, request_id), timeout=60, interval=0.5)
+        assert await stop(running) == 0
+    assert "Traceback" not in "".join(running.output)
+
+
+async def _is_proposed(ports: RunPorts, request_id: str) -> bool:
+    return await status_of(ports, request_id) == "PROPOSED"
