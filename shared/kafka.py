@@ -22,7 +22,7 @@ from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent
 from shared.db import CONFLICTS, SessionFactory, advisory_xact_lock
 from shared.events import dead_letter_topic
 from shared.messaging import OutboxMessage, utcnow
-from shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_PENDING
+from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_PENDING
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -321,11 +321,21 @@ class EventConsumer:
             for partition, records in batches.items():
                 for record in records:
                     await self._process(record)
+                self._report_lag(partition, records[-1].offset + 1)
                 try:
                     await self._consumer.commit({partition: records[-1].offset + 1})
                 except (CommitFailedError, IllegalStateError) as error:
                     # A rebalance took the partition away; its new owner replays, the inbox deduplicates.
                     log.warning("offset commit for %s skipped: %s", partition, error)
+
+    def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
+        """What is left to read on the partition, as the last fetch saw its end."""
+        assert self._consumer is not None
+        end = self._consumer.highwater(partition)
+        if end is not None:
+            CONSUMER_LAG.labels(self._service, self.group_id, partition.topic, str(partition.partition)).set(
+                max(0, end - next_offset)
+            )
 
     async def _process(self, record: ConsumerRecord) -> None:
         try:

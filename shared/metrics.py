@@ -20,3 +20,19 @@ ROWS_PURGED = Counter(
     "Rows past their retention deleted (or emptied of their bulky columns), by kind",
     ["service", "kind"],
 )
+CONSUMER_LAG = Gauge(
+    "mutualaid_consumer_lag",
+    "Events on a partition this consumer has not read yet (its high-water mark less its next offset)",
+    ["service", "consumer", "topic", "partition"],
+)
+PLANNING_SECONDS = Histogram(
+    "mutualaid_planning_run_seconds",
+    "Duration of a tasking planning run, from taking the planning lock to commit",
+    ["service"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+PROPOSALS_PENDING = Gauge(
+    "mutualaid_proposals_pending",
+    "Proposals waiting for a coordinator's decision, after the last planning run",
+    ["service"],
+)

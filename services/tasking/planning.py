@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
 from services.tasking.deps import TaskingDeps
@@ -65,8 +65,10 @@ from shared.events import (
 )
 from shared.forces import NATIONAL_FORCES
 from shared.messaging import UnitOfWork
+from shared.metrics import PLANNING_SECONDS, PROPOSALS_PENDING
 from shared.vocabulary import Need, Priority
 
+SERVICE = "tasking"
 PLANNING_LOCK_KEY = 2026_11_30_0001  # the PostgreSQL advisory lock every tasking replica plans under
 PREEMPTED = "a unit was taken by a higher-priority request"
 LENDER_IN_NEED = "a lending force now asks for that capability itself at the same time: it keeps its units"
@@ -75,9 +77,17 @@ PREEMPTIONS_PER_MINUTE = 1  # a request's pending proposal is taken apart at mos
 
 
 async def run_planning(deps: TaskingDeps) -> int:
-    """One planning run over every OPEN request, committed with its proposals and events; returns how many."""
+    """One planning run over every OPEN request, committed with its proposals and events; returns how many.
+
+    Reports its duration (mutualaid_planning_run_seconds) and the proposals then waiting for a decision.
+    """
     async with deps.planning_lock:
-        return await _planning_run(deps)
+        with PLANNING_SECONDS.labels(SERVICE).time():
+            planned = await _planning_run(deps)
+        async with deps.uow() as work:
+            waiting = select(func.count()).select_from(Proposal).where(Proposal.status == ProposalStatus.PENDING)
+            PROPOSALS_PENDING.labels(SERVICE).set((await work.session.exec(waiting)).one())
+        return planned
 
 
 @retry_on_conflict

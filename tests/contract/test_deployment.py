@@ -1,7 +1,9 @@
 """The deployment files: docker-compose.yml as Compose reads it, the Kubernetes manifests against the
 Kubernetes schemas, and every process of the system in both, with replicas and disruption budgets."""
 
+import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,3 +65,21 @@ def test_the_console_offers_no_development_sign_in_in_production() -> None:
     with pytest.raises(ValueError, match="use bearer in production"):
         ConsoleSettings(environment="production", jwt_secret="s" * 40, auth="development")
     assert ConsoleSettings(environment="production", jwt_secret="s" * 40, auth="bearer").auth == "bearer"
+
+
+def test_the_grafana_dashboard_charts_only_metrics_the_services_export() -> None:
+    from prometheus_client import REGISTRY
+
+    import shared.metrics  # noqa: F401  (registers them)
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    exported = {f.name + end for f in REGISTRY.collect() if f.name.startswith("mutualaid_") for end in suffixes[f.type]}
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "mutualaid-services.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"mutualaid_\w+", target["expr"])
+    }
+    assert queried, dashboard["panels"]
+    assert queried <= exported, queried - exported

@@ -133,6 +133,17 @@ async def test_a_request_gets_the_nearest_units_of_other_forces(
     }
     assert 30 < proposal["allocations"][0]["eta_minutes"] < proposal["allocations"][1]["eta_minutes"]
 
+    metrics = (await service.client.get("/metrics")).text
+    assert 'mutualaid_proposals_pending{service="tasking"} 1.0' in metrics
+    assert 'mutualaid_planning_run_seconds_count{service="tasking"}' in metrics
+    lag = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("mutualaid_consumer_lag{") and 'service="tasking"' in line
+    ]
+    assert lag
+    assert all(line.endswith(" 0.0") for line in lag), lag  # everything sent has been read
+
 
 async def test_what_cannot_be_filled_is_listed_with_a_reason(
     service: RunningService, publisher: Publisher, tasking_events: TopicProbe
