@@ -31,6 +31,10 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     await operator.get_by_role("button", name="Raise request").dblclick()  # a double click makes one request
     await expect(operator.get_by_role("heading", name="Op Browser")).to_be_visible()
     request_url = operator.url
+    await operator.go_back()  # the browser restores the typed form: sending it again is the same request
+    await operator.get_by_role("button", name="Raise request").click()
+    await expect(operator.get_by_role("heading", name="Op Browser")).to_be_visible()
+    assert operator.url == request_url
 
     # The coordinator's queue shows the proposal without a reload (server-sent events).
     link = coordinator.get_by_role("link", name="Op Browser")
@@ -61,7 +65,7 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
         listed = await client.get(
             f"{console.url('requests')}/v1/requests", headers=bearer(Role.AUDITOR), params={"force": "west-midlands"}
         )
-    assert [r["operation"] for r in listed.json()["items"]] == ["Op Browser"]  # the double click made one
+    assert [r["operation"] for r in listed.json()["items"]] == ["Op Browser"]  # the double click and Back made one
 
 
 async def test_a_national_proposal_and_a_refused_request_are_explained_in_plain_words(
