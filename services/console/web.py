@@ -9,10 +9,9 @@ who is not signed in is sent to the sign-in page, one of another role is told so
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -21,12 +20,12 @@ from fastapi.templating import Jinja2Templates
 from services.console.backend import Backend, Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub
+from services.console.uk_clock import UK
 from shared.auth import Principal, decode_token, issue_token
 from shared.errors import Unauthorized
 from shared.forces import forces, regions
 from shared.vocabulary import Role
 
-UK = ZoneInfo("Europe/London")
 COOKIE = "mutualaid_console"
 COORDINATORS = (Role.COORDINATOR, Role.NATIONAL_COORDINATOR)
 HOME = {
@@ -49,20 +48,7 @@ def uk_time(moment: str | datetime | None) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
 
 
-def uk_local(moment: str | None) -> str:
-    """A UTC time (ISO text) as the value of a datetime-local field in UK local time."""
-    if not moment:
-        return ""
-    return f"{datetime.fromisoformat(moment.replace('Z', '+00:00')).astimezone(UK):%Y-%m-%dT%H:%M}"
-
-
 templates.env.filters["uk_time"] = uk_time
-templates.env.filters["uk_local"] = uk_local
-
-
-def from_uk_time(text: str) -> str:
-    """A datetime-local field (UK local time, no zone) as RFC 3339 UTC; raises ValueError when it is not a time."""
-    return datetime.fromisoformat(text).replace(tzinfo=UK).astimezone(UTC).isoformat()
 
 
 def settings_of(request: Request) -> ConsoleSettings:
