@@ -3,6 +3,7 @@ authority, and the console shows their refusals in plain words."""
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -16,6 +17,12 @@ PLAIN_WORDS = {
     412: "It changed since you opened it: reload and try again",
     422: "Some of what you entered cannot be accepted",
 }
+
+
+def path(base: str, *segments: object) -> str:
+    """A service path: `base` (written in the code) then each segment URL-encoded, so an id can never add a
+    query, a fragment or another path segment."""
+    return "/".join([base, *(quote(str(segment), safe="") for segment in segments)])
 
 
 class Refused(Exception):
@@ -61,7 +68,10 @@ class Backend:
             raise Refused(503, f"the {service} service cannot be reached ({type(error).__name__})") from error
         if response.status_code >= 400:
             raise Refused(response.status_code, _detail(response))
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as error:
+            raise Refused(502, f"the {service} service gave an answer the console cannot read") from error
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
         return await self.call(service, "GET", path, params={k: v for k, v in params.items() if v is not None})

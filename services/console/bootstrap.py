@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from jinja2.exceptions import UndefinedError
 
 from services.console import web
 from services.console.backend import Refused
@@ -18,6 +20,7 @@ from services.console.live import Hub, follow_events
 from services.console.pages import audit, duty_import, national, policy, proposals, requests, units
 
 Settings = ConsoleSettings
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
@@ -67,6 +70,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         fields = ", ".join(sorted({str(e["loc"][-1]) for e in error.errors() if e.get("loc")}))
         refusal = Refused(422, f"check {fields}" if fields else "")
         return await refused(request, refusal)
+
+    @app.exception_handler(UndefinedError)
+    @app.exception_handler(LookupError)
+    @app.exception_handler(TypeError)
+    async def unexpected_answer(request: Request, error: Exception) -> Response:
+        """A service answered in a shape the console does not know (a field missing, a list for an object)."""
+        log.exception("a service's answer could not be shown", exc_info=error)
+        return await refused(request, Refused(502, "a service gave an answer the console cannot show; try again"))
 
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused) -> Response:

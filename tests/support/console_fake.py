@@ -26,7 +26,7 @@ class FakeServices:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
         status, body = self.routes.get((request.method, request.url.raw_path.decode().split("?")[0]), (404, {}))
-        return httpx.Response(status, json=body)
+        return httpx.Response(status, text=body) if isinstance(body, str) else httpx.Response(status, json=body)
 
 
 def console(

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.backend import Refused
+from services.console.backend import Refused, path
 from services.console.duty_csv import UnreadableFile, dry_run, read_units
 from services.console.web import Person, ResourceManager, page
 
@@ -67,7 +67,7 @@ async def apply(request: Request, me: ResourceManager) -> Response:
     if dry_run(units, current).fingerprint() != fingerprint:
         return await _dry_run_page(request, me, text, name=name, status_code=409, error=CHANGED_MEANWHILE)
     try:
-        result = await me.backend.put("availability", f"/v1/forces/{me.principal.force}/units", {"items": units})
+        result = await me.backend.put("availability", path("/v1/forces", me.principal.force, "units"), {"items": units})
     except Refused as refused:
         return await _dry_run_page(
             request, me, text, name=name, status_code=refused.status, error=refused.in_plain_words(), refused=True

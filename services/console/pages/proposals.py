@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.backend import Refused
+from services.console.backend import Refused, path
 from services.console.web import COORDINATORS, Coordinator, Me, Person, page
 from shared.auth import Principal
 from shared.vocabulary import Role
@@ -19,7 +19,7 @@ async def queue(request: Request, me: Coordinator) -> Response:
     """Coordinators: the pending proposals in their scope (a regional coordinator's own region; national: all)."""
     principal, backend = me.principal, me.backend
     pending = (await backend.get("tasking", "/v1/proposals", status="PENDING"))["items"]
-    asked = await asyncio.gather(*(backend.get("requests", f"/v1/requests/{p['request_id']}") for p in pending))
+    asked = await asyncio.gather(*(backend.get("requests", path("/v1/requests", p["request_id"])) for p in pending))
     rows = [
         {"proposal": proposal, "request": req}
         for proposal, req in zip(pending, asked, strict=True)
@@ -38,10 +38,10 @@ async def proposal_detail(request: Request, proposal_id: str, me: Me) -> Respons
 async def _proposal_page(
     request: Request, proposal_id: str, me: Person, error: str = "", status_code: int = 200
 ) -> Response:
-    proposal = await me.backend.get("tasking", f"/v1/proposals/{proposal_id}")
+    proposal = await me.backend.get("tasking", path("/v1/proposals", proposal_id))
     detail, explanation = await asyncio.gather(
-        me.backend.get("requests", f"/v1/requests/{proposal['request_id']}"),
-        me.backend.get("tasking", f"/v1/proposals/{proposal_id}/explanation"),
+        me.backend.get("requests", path("/v1/requests", proposal["request_id"])),
+        me.backend.get("tasking", path("/v1/proposals", proposal_id, "explanation")),
     )
     return page(
         request,
@@ -82,10 +82,10 @@ async def decide(
     unit_ids: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Approve the ticked units (or, by its own button, all of them) or reject the ticked units with a reason."""
-    proposal = await me.backend.get("tasking", f"/v1/proposals/{proposal_id}")
+    proposal = await me.backend.get("tasking", path("/v1/proposals", proposal_id))
     try:
         body = decision(verb, reason, unit_ids, proposal)
-        await me.backend.post("tasking", f"/v1/proposals/{proposal_id}/{verb.removesuffix('_all')}", body)
+        await me.backend.post("tasking", path("/v1/proposals", proposal_id, verb.removesuffix("_all")), body)
     except Refused as refused:
         return await _proposal_page(request, proposal_id, me, refused.in_plain_words(), refused.status)
     return RedirectResponse(f"/requests/{proposal['request_id']}", status_code=303)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console import composition
-from services.console.backend import Refused
+from services.console.backend import Refused, path
 from services.console.geo import UK, outline_paths
 from services.console.uk_clock import NotAUkTime, to_utc
 from services.console.web import Me, Person, forces_by_name, page
@@ -118,7 +118,7 @@ def location(lat: str, lon: str, place: str, hq: str) -> dict[str, Any]:
 async def request_detail(request: Request, request_id: str, me: Me) -> Response:
     """A request, its timeline and its proposals."""
     detail, listed = await asyncio.gather(
-        me.backend.get("requests", f"/v1/requests/{request_id}"),
+        me.backend.get("requests", path("/v1/requests", request_id)),
         me.backend.get("tasking", "/v1/proposals", request_id=request_id),
     )
     return page(request, "request.html", me.principal, detail=detail, proposals=listed["items"])

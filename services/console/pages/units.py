@@ -6,7 +6,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.backend import Refused
+from services.console.backend import Refused, path
 from services.console.uk_clock import NotAUkTime, field_value, shown_with_offset, to_utc
 from services.console.web import Person, ResourceManager, page
 from shared.events import UnitStatus
@@ -58,7 +58,7 @@ def in_words(unreadable: ValueError) -> str:
 
 
 def unit_path(unit_id: str) -> str:
-    return f"/v1/units/{quote(unit_id, safe='')}"
+    return path("/v1/units", unit_id)
 
 
 def declaration(form: dict[str, Any], force: str, *, windows: list[dict[str, str]] | None) -> dict[str, Any]:
