@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2.exceptions import UndefinedError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.console import web
 from services.console.backend import Refused
@@ -21,6 +22,11 @@ from services.console.pages import audit, duty_import, national, policy, proposa
 
 Settings = ConsoleSettings
 log = logging.getLogger(__name__)
+HTTP_WORDS = {
+    400: "The console could not read what was sent (a form too large, or not a form): go back and try again.",
+    404: "There is no such page in the console. Check the address, or start again from the menu.",
+    405: "This page cannot be used that way (it takes a form, not an address): start again from the menu.",
+}
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
@@ -70,6 +76,15 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         fields = ", ".join(sorted({str(e["loc"][-1]) for e in error.errors() if e.get("loc")}))
         refusal = Refused(422, f"check {fields}" if fields else "")
         return await refused(request, refusal)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_here(request: Request, error: StarletteHTTPException) -> Response:
+        """An address the console does not have, a method it does not take, a form too large: words, not JSON."""
+        me = web.signed_in(request)
+        words = HTTP_WORDS.get(error.status_code, "The console cannot do this")
+        response = web.page(request, "message.html", me.principal if me else None, error.status_code, message=words)
+        response.headers.update(error.headers or {})
+        return response
 
     @app.exception_handler(UndefinedError)
     @app.exception_handler(LookupError)
