@@ -187,9 +187,12 @@ async def sign_out() -> Response:
 
 
 @router.get("/live")
-async def live(request: Request) -> Response:
-    """Server-sent events: one `data:` line per event on the three topics (its type and subject)."""
+async def live(request: Request, me: Me) -> Response:
+    """Server-sent events for a signed-in person: one `data:` line per event on the three topics (its type and
+    subject). Each process serves at most CONSOLE_LIVE_LIMIT pages at once; one more is refused (503)."""
     hub: Hub = request.app.state.hub
+    if hub.crowded:
+        raise Refused(503, "too many pages follow live updates now: this page works, reload it to see changes")
 
     async def stream() -> Any:
         async with hub.subscribe() as queue:
