@@ -25,6 +25,11 @@ REQUEST: dict[str, Any] = {
     "requesting_region": "West Midlands",
     "needs": [],
     "required_by": None,
+    "end": None,
+    "status": "PROPOSED",
+    "location": {"lat": 52.48, "lon": -1.89},
+    "submitted_by": "op",
+    "notes": "",
 }
 EXPLANATION: dict[str, Any] = {
     "planned_at": None,
