@@ -163,13 +163,13 @@ async def sign_in(
     if settings_of(request).auth != "development":
         return to_sign_in()
     needs_force = role in (Role.OPERATOR, Role.RESOURCE_MANAGER)
-    if (needs_force and force not in forces()) or (role == Role.COORDINATOR and region not in regions()):
-        problem = "Choose your force." if needs_force else "Choose your region."
+    problem = sign_in_problem(name, role, force, region)
+    if problem:
         context = {"forces": forces_by_name(), "regions": regions(), "error": problem}
         return page(request, "sign_in.html", None, 422, **context)
     token = issue_token(
         settings_of(request).jwt_secret.get_secret_value(),
-        sub=name,
+        sub=name.strip(),
         role=role,
         force=force if needs_force else None,
         region=region if role == Role.COORDINATOR else None,
@@ -177,6 +177,19 @@ async def sign_in(
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
     return response
+
+
+def sign_in_problem(name: str, role: Role, force: str, region: str) -> str:
+    """What is wrong with a development sign-in, in words; empty when nothing is."""
+    if not name.strip() or not name.isprintable():
+        return "Enter your name: letters, digits and spaces, not blank."
+    if role == Role.INTEGRATION:
+        return "The integration role is for other systems, not for people: choose the role you work in."
+    if role in (Role.OPERATOR, Role.RESOURCE_MANAGER) and force not in forces():
+        return "Choose your force."
+    if role == Role.COORDINATOR and region not in regions():
+        return "Choose your region."
+    return ""
 
 
 @router.post("/sign-out")
