@@ -41,6 +41,8 @@ async def declare_unit(request: Request, me: ResourceManager) -> Response:
     """Declare a new unit of the force (never overwrites one already declared: If-None-Match: *)."""
     form = dict(await request.form())
     unit_id = str(form.get("unit_id", "")).strip()
+    if not unit_id:
+        return await _units_page(request, me, 422, error="Enter the unit's id (its call sign).", form=form)
     try:
         body = declaration(form, me.principal.force or "", windows=None)
         await me.backend.put("availability", unit_path(unit_id), body, **{"If-None-Match": "*"})
