@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from jinja2.exceptions import UndefinedError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.console import web
 from services.console.backend import Refused
@@ -18,6 +21,12 @@ from services.console.live import Hub, follow_events
 from services.console.pages import audit, duty_import, national, policy, proposals, requests, units
 
 Settings = ConsoleSettings
+log = logging.getLogger(__name__)
+HTTP_WORDS = {
+    400: "The console could not read what was sent (a form too large, or not a form): go back and try again.",
+    404: "There is no such page in the console. Check the address, or start again from the menu.",
+    405: "This page cannot be used that way (it takes a form, not an address): start again from the menu.",
+}
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
@@ -38,7 +47,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Mutual aid console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.state.hub = Hub()
+    app.state.hub = Hub(limit=settings.live_limit)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (
         web.router,
@@ -67,6 +76,23 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         fields = ", ".join(sorted({str(e["loc"][-1]) for e in error.errors() if e.get("loc")}))
         refusal = Refused(422, f"check {fields}" if fields else "")
         return await refused(request, refusal)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_here(request: Request, error: StarletteHTTPException) -> Response:
+        """An address the console does not have, a method it does not take, a form too large: words, not JSON."""
+        me = web.signed_in(request)
+        words = HTTP_WORDS.get(error.status_code, "The console cannot do this")
+        response = web.page(request, "message.html", me.principal if me else None, error.status_code, message=words)
+        response.headers.update(error.headers or {})
+        return response
+
+    @app.exception_handler(UndefinedError)
+    @app.exception_handler(LookupError)
+    @app.exception_handler(TypeError)
+    async def unexpected_answer(request: Request, error: Exception) -> Response:
+        """A service answered in a shape the console does not know (a field missing, a list for an object)."""
+        log.exception("a service's answer could not be shown", exc_info=error)
+        return await refused(request, Refused(502, "a service gave an answer the console cannot show; try again"))
 
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused) -> Response:

@@ -23,6 +23,7 @@ class ConsoleSettings(CommonSettings):
     availability_url: str = "http://127.0.0.1:8002"
     tasking_url: str = "http://127.0.0.1:8003"
     auth: Literal["development", "bearer"] = "development"
+    live_limit: int = Field(200, ge=1, description="Pages that may follow live updates at once, per process")
 
     @model_validator(mode="after")
     def _no_development_sign_in_in_production(self) -> Self:

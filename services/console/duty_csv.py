@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, FiniteFloat, ValidationError
 
 from shared.events import UnitStatus
 from shared.vocabulary import Capability, LendingScope
@@ -30,8 +30,8 @@ class DutyRow(BaseModel):
 
     unit_id: str
     capability: Capability
-    base_lat: float
-    base_lon: float
+    base_lat: FiniteFloat
+    base_lon: FiniteFloat
     base_description: str = ""
     readiness_minutes: int
     available_from: AwareDatetime

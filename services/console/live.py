@@ -23,8 +23,14 @@ log = logging.getLogger(__name__)
 class Hub:
     """Fans notices out to every open page; a slow page loses old notices, never blocks the others."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, limit: int = 200) -> None:
         self._pages: set[asyncio.Queue[str]] = set()
+        self.limit = limit
+
+    @property
+    def crowded(self) -> bool:
+        """As many pages follow as this process serves: one more is turned away (it still works, not live)."""
+        return len(self._pages) >= self.limit
 
     def publish(self, notice: str) -> None:
         for queue in self._pages:

@@ -9,10 +9,9 @@ who is not signed in is sent to the sign-in page, one of another role is told so
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -21,12 +20,12 @@ from fastapi.templating import Jinja2Templates
 from services.console.backend import Backend, Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub
+from services.console.uk_clock import UK
 from shared.auth import Principal, decode_token, issue_token
 from shared.errors import Unauthorized
 from shared.forces import forces, regions
 from shared.vocabulary import Role
 
-UK = ZoneInfo("Europe/London")
 COOKIE = "mutualaid_console"
 COORDINATORS = (Role.COORDINATOR, Role.NATIONAL_COORDINATOR)
 HOME = {
@@ -49,20 +48,7 @@ def uk_time(moment: str | datetime | None) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
 
 
-def uk_local(moment: str | None) -> str:
-    """A UTC time (ISO text) as the value of a datetime-local field in UK local time."""
-    if not moment:
-        return ""
-    return f"{datetime.fromisoformat(moment.replace('Z', '+00:00')).astimezone(UK):%Y-%m-%dT%H:%M}"
-
-
 templates.env.filters["uk_time"] = uk_time
-templates.env.filters["uk_local"] = uk_local
-
-
-def from_uk_time(text: str) -> str:
-    """A datetime-local field (UK local time, no zone) as RFC 3339 UTC; raises ValueError when it is not a time."""
-    return datetime.fromisoformat(text).replace(tzinfo=UK).astimezone(UTC).isoformat()
 
 
 def settings_of(request: Request) -> ConsoleSettings:
@@ -177,13 +163,13 @@ async def sign_in(
     if settings_of(request).auth != "development":
         return to_sign_in()
     needs_force = role in (Role.OPERATOR, Role.RESOURCE_MANAGER)
-    if (needs_force and force not in forces()) or (role == Role.COORDINATOR and region not in regions()):
-        problem = "Choose your force." if needs_force else "Choose your region."
+    problem = sign_in_problem(name, role, force, region)
+    if problem:
         context = {"forces": forces_by_name(), "regions": regions(), "error": problem}
         return page(request, "sign_in.html", None, 422, **context)
     token = issue_token(
         settings_of(request).jwt_secret.get_secret_value(),
-        sub=name,
+        sub=name.strip(),
         role=role,
         force=force if needs_force else None,
         region=region if role == Role.COORDINATOR else None,
@@ -191,6 +177,19 @@ async def sign_in(
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
     return response
+
+
+def sign_in_problem(name: str, role: Role, force: str, region: str) -> str:
+    """What is wrong with a development sign-in, in words; empty when nothing is."""
+    if not name.strip() or not name.isprintable():
+        return "Enter your name: letters, digits and spaces, not blank."
+    if role == Role.INTEGRATION:
+        return "The integration role is for other systems, not for people: choose the role you work in."
+    if role in (Role.OPERATOR, Role.RESOURCE_MANAGER) and force not in forces():
+        return "Choose your force."
+    if role == Role.COORDINATOR and region not in regions():
+        return "Choose your region."
+    return ""
 
 
 @router.post("/sign-out")
@@ -201,9 +200,12 @@ async def sign_out() -> Response:
 
 
 @router.get("/live")
-async def live(request: Request) -> Response:
-    """Server-sent events: one `data:` line per event on the three topics (its type and subject)."""
+async def live(request: Request, me: Me) -> Response:
+    """Server-sent events for a signed-in person: one `data:` line per event on the three topics (its type and
+    subject). Each process serves at most CONSOLE_LIVE_LIMIT pages at once; one more is refused (503)."""
     hub: Hub = request.app.state.hub
+    if hub.crowded:
+        raise Refused(503, "too many pages follow live updates now: this page works, reload it to see changes")
 
     async def stream() -> Any:
         async with hub.subscribe() as queue:

@@ -31,6 +31,10 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     await operator.get_by_role("button", name="Raise request").dblclick()  # a double click makes one request
     await expect(operator.get_by_role("heading", name="Op Browser")).to_be_visible()
     request_url = operator.url
+    await operator.go_back()  # the browser restores the typed form: sending it again is the same request
+    await operator.get_by_role("button", name="Raise request").click()
+    await expect(operator.get_by_role("heading", name="Op Browser")).to_be_visible()
+    assert operator.url == request_url
 
     # The coordinator's queue shows the proposal without a reload (server-sent events).
     link = coordinator.get_by_role("link", name="Op Browser")
@@ -46,6 +50,13 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     await coordinator.get_by_role("button", name="Approve ticked units").click()
     await expect(coordinator.get_by_role("heading", name="Op Browser")).to_be_visible()
 
+    # A keyboard user on the operator's page keeps the focus while the live region changes around it.
+    first_proposal = operator.locator("#request-detail a[href^='/proposals/']").first
+    await expect(first_proposal).to_be_visible(timeout=20_000)
+    focused_href = await first_proposal.get_attribute("href")
+    await first_proposal.focus()
+    await expect(operator.locator("#request-detail")).to_have_attribute("aria-live", "polite")
+
     # What the left-out unit would have covered is planned again; the coordinator approves the new proposal.
     await coordinator.goto(f"{console.url('console')}/proposals")
     await expect(link).to_be_visible(timeout=20_000)
@@ -55,13 +66,15 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     # The operator's page, never reloaded, shows the request MOBILISED.
     assert operator.url == request_url
     await expect(operator.locator("#status")).to_have_text("MOBILISED", timeout=20_000)
+    focused = await operator.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == focused_href  # the live updates kept the focus where the operator left it
     await accessible(operator)
     await screenshot(operator, "request")
     async with httpx.AsyncClient() as client:
         listed = await client.get(
             f"{console.url('requests')}/v1/requests", headers=bearer(Role.AUDITOR), params={"force": "west-midlands"}
         )
-    assert [r["operation"] for r in listed.json()["items"]] == ["Op Browser"]  # the double click made one
+    assert [r["operation"] for r in listed.json()["items"]] == ["Op Browser"]  # the double click and Back made one
 
 
 async def test_a_national_proposal_and_a_refused_request_are_explained_in_plain_words(

@@ -76,7 +76,7 @@ async def test_a_resource_manager_keeps_the_force_s_units_and_an_auditor_finds_a
     # The service refuses a base outside the UK: in words, what was typed kept.
     await manager.get_by_label("Base latitude").fill("40")
     await manager.get_by_role("button", name="Save unit").click()
-    await expect(manager.get_by_role("alert")).to_contain_text("cannot be accepted: base.lat")
+    await expect(manager.get_by_role("alert")).to_contain_text("cannot be accepted: base lat:")
     await expect(manager.get_by_label("Base latitude")).to_have_value("40")
 
     # Keep one dog unit at home.

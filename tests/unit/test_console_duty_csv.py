@@ -101,3 +101,11 @@ def test_a_withdrawn_unit_left_out_is_not_withdrawn_again() -> None:
     (psu,) = read(PSU)
     (afo,) = read(AFO)
     assert dry_run([psu], [held(psu), held(afo, status="WITHDRAWN")]).withdrawn == []
+
+
+@pytest.mark.parametrize("cells", ["nan,-2.092", "52.814,inf", "-Infinity,-2.092"])
+def test_coordinates_that_are_not_finite_numbers_are_refused_by_line_and_column(cells: str) -> None:
+    found = problems(PSU.replace("52.814,-2.092", cells))
+    assert len(found) == 1
+    assert found[0].startswith("line 2, column base_l")
+    assert "finite number" in found[0]

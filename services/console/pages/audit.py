@@ -5,6 +5,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from services.console.backend import path
 from services.console.web import Auditor, page
 
 router = APIRouter()
@@ -23,7 +24,7 @@ async def audit_home(request: Request, me: Auditor) -> Response:
 async def request_trail(request: Request, request_id: str, me: Auditor) -> Response:
     """A request's audit trail, oldest first, and whether the whole chain verifies."""
     detail, trail, verdict = await asyncio.gather(
-        me.backend.get("requests", f"/v1/requests/{request_id}"),
+        me.backend.get("requests", path("/v1/requests", request_id)),
         me.backend.get("tasking", "/v1/audit", request_id=request_id),
         me.backend.get("tasking", "/v1/audit/verify"),
     )

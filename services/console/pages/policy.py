@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.backend import Refused
+from services.console.backend import Refused, path
 from services.console.web import Person, ResourceManager, page
 from shared.vocabulary import Capability
 
@@ -20,8 +20,8 @@ async def _policy_page(
     request: Request, me: Person, status_code: int = 200, form: dict[str, str] | None = None, error: str = ""
 ) -> Response:
     force = me.principal.force or ""
-    policy = await me.backend.get("availability", f"/v1/forces/{force}/policy")
-    capacity = await me.backend.get("availability", f"/v1/forces/{force}/capacity")
+    policy = await me.backend.get("availability", path("/v1/forces", force, "policy"))
+    capacity = await me.backend.get("availability", path("/v1/forces", force, "capacity"))
     form = form or {
         f"{kind}_{c.value}": str(policy[field].get(c.value, 0))
         for kind, field in (("reserve", "reserve"), ("commitment", "national_commitment"))
@@ -41,7 +41,7 @@ async def set_policy(request: Request, me: ResourceManager) -> Response:
             field: {c.value: int(form.get(f"{kind}_{c.value}") or 0) for c in Capability}
             for kind, field in (("reserve", "reserve"), ("commitment", "national_commitment"))
         }
-        await me.backend.put("availability", f"/v1/forces/{me.principal.force}/policy", body)
+        await me.backend.put("availability", path("/v1/forces", me.principal.force, "policy"), body)
     except ValueError:
         return await _policy_page(request, me, 422, form, "Enter each reserve and commitment as a whole number.")
     except Refused as refused:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.backend import Refused
+from services.console.backend import Refused, path
 from services.console.web import COORDINATORS, Coordinator, Me, Person, page
 from shared.auth import Principal
 from shared.vocabulary import Role
@@ -19,7 +19,7 @@ async def queue(request: Request, me: Coordinator) -> Response:
     """Coordinators: the pending proposals in their scope (a regional coordinator's own region; national: all)."""
     principal, backend = me.principal, me.backend
     pending = (await backend.get("tasking", "/v1/proposals", status="PENDING"))["items"]
-    asked = await asyncio.gather(*(backend.get("requests", f"/v1/requests/{p['request_id']}") for p in pending))
+    asked = await asyncio.gather(*(backend.get("requests", path("/v1/requests", p["request_id"])) for p in pending))
     rows = [
         {"proposal": proposal, "request": req}
         for proposal, req in zip(pending, asked, strict=True)
@@ -38,10 +38,10 @@ async def proposal_detail(request: Request, proposal_id: str, me: Me) -> Respons
 async def _proposal_page(
     request: Request, proposal_id: str, me: Person, error: str = "", status_code: int = 200
 ) -> Response:
-    proposal = await me.backend.get("tasking", f"/v1/proposals/{proposal_id}")
+    proposal = await me.backend.get("tasking", path("/v1/proposals", proposal_id))
     detail, explanation = await asyncio.gather(
-        me.backend.get("requests", f"/v1/requests/{proposal['request_id']}"),
-        me.backend.get("tasking", f"/v1/proposals/{proposal_id}/explanation"),
+        me.backend.get("requests", path("/v1/requests", proposal["request_id"])),
+        me.backend.get("tasking", path("/v1/proposals", proposal_id, "explanation")),
     )
     return page(
         request,
@@ -77,18 +77,29 @@ async def decide(
     request: Request,
     proposal_id: str,
     me: Me,
-    verb: Annotated[str, Form(pattern="^(approve|reject)$")],
+    verb: Annotated[str, Form(pattern="^(approve|approve_all|reject)$")],
     reason: Annotated[str, Form()] = "",
     unit_ids: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Approve (all, or the ticked units) or reject (the ticked units, or all) with a reason."""
-    proposal = await me.backend.get("tasking", f"/v1/proposals/{proposal_id}")
-    every = [a["unit_id"] for a in proposal["allocations"] if a["unit_id"] not in proposal["passed_over"]]
-    body: dict[str, Any] = {"reason": reason.strip() or f"{verb}d in the console"}
-    if unit_ids is not None and sorted(unit_ids) != sorted(every):
-        body["unit_ids"] = unit_ids
+    """Approve the ticked units (or, by its own button, all of them) or reject the ticked units with a reason."""
+    proposal = await me.backend.get("tasking", path("/v1/proposals", proposal_id))
     try:
-        await me.backend.post("tasking", f"/v1/proposals/{proposal_id}/{verb}", body)
+        body = decision(verb, reason, unit_ids, proposal)
+        await me.backend.post("tasking", path("/v1/proposals", proposal_id, verb.removesuffix("_all")), body)
     except Refused as refused:
         return await _proposal_page(request, proposal_id, me, refused.in_plain_words(), refused.status)
     return RedirectResponse(f"/requests/{proposal['request_id']}", status_code=303)
+
+
+def decision(verb: str, reason: str, unit_ids: list[str] | None, proposal: dict[str, Any]) -> dict[str, Any]:
+    """The approve or reject body for what the coordinator ticked and typed; Refused (422) in words when a
+    ticked decision has no unit ticked, or a rejection no reason. Only `approve_all` approves every unit."""
+    if verb != "approve_all" and not unit_ids:
+        raise Refused(422, "tick at least one unit (or approve all of them with its own button)")
+    if verb == "reject" and not reason.strip():
+        raise Refused(422, "say why you reject the proposal: the reason is required")
+    body: dict[str, Any] = {"reason": reason.strip()}
+    every = [a["unit_id"] for a in proposal["allocations"] if a["unit_id"] not in proposal["passed_over"]]
+    if verb != "approve_all" and sorted(unit_ids or []) != sorted(every):
+        body["unit_ids"] = unit_ids
+    return body

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console import composition
-from services.console.backend import Refused
+from services.console.backend import Refused, path
 from services.console.geo import UK, outline_paths
-from services.console.web import Me, Person, forces_by_name, from_uk_time, page
+from services.console.uk_clock import NotAUkTime, to_utc
+from services.console.web import Me, Person, forces_by_name, page
 from shared.forces import forces
 from shared.vocabulary import Capability, Priority, Role
 
@@ -87,14 +88,16 @@ async def raise_request(
             "operation": operation,
             "priority": priority,
             "location": location(lat, lon, place, hq),
-            "required_by": from_uk_time(required_by),
-            "end": from_uk_time(end),
+            "required_by": to_utc(required_by),
+            "end": to_utc(end),
             "needs": [need | ({"composition": typed} if typed is not None else {})],
             "notes": notes,
         }
         created = await me.backend.post("requests", "/v1/requests", body, **{"Idempotency-Key": idempotency_key})
     except composition.UnreadableComposition as unreadable:
         return await _request_page(request, me, 422, error=f"Check {unreadable}.", form=form)
+    except NotAUkTime as unclear:
+        return await _request_page(request, me, 422, error=str(unclear), form=form)
     except ValueError:
         problem = "Enter the times as dates and times, the quantity as a whole number and the place as coordinates."
         return await _request_page(request, me, 422, error=problem, form=form)
@@ -115,7 +118,7 @@ def location(lat: str, lon: str, place: str, hq: str) -> dict[str, Any]:
 async def request_detail(request: Request, request_id: str, me: Me) -> Response:
     """A request, its timeline and its proposals."""
     detail, listed = await asyncio.gather(
-        me.backend.get("requests", f"/v1/requests/{request_id}"),
+        me.backend.get("requests", path("/v1/requests", request_id)),
         me.backend.get("tasking", "/v1/proposals", request_id=request_id),
     )
     return page(request, "request.html", me.principal, detail=detail, proposals=listed["items"])

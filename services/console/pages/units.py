@@ -6,8 +6,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.backend import Refused
-from services.console.web import Person, ResourceManager, from_uk_time, page, uk_local
+from services.console.backend import Refused, path
+from services.console.uk_clock import NotAUkTime, field_value, shown_with_offset, to_utc
+from services.console.web import Person, ResourceManager, page
 from shared.events import UnitStatus
 from shared.forces import forces
 from shared.vocabulary import Capability, LendingScope
@@ -40,11 +41,13 @@ async def declare_unit(request: Request, me: ResourceManager) -> Response:
     """Declare a new unit of the force (never overwrites one already declared: If-None-Match: *)."""
     form = dict(await request.form())
     unit_id = str(form.get("unit_id", "")).strip()
+    if not unit_id:
+        return await _units_page(request, me, 422, error="Enter the unit's id (its call sign).", form=form)
     try:
         body = declaration(form, me.principal.force or "", windows=None)
         await me.backend.put("availability", unit_path(unit_id), body, **{"If-None-Match": "*"})
-    except ValueError:
-        return await _units_page(request, me, 422, error=NOT_A_DECLARATION, form=form)
+    except ValueError as unreadable:
+        return await _units_page(request, me, 422, error=in_words(unreadable), form=form)
     except Refused as refused:
         taken = f"A unit {unit_id} is already declared: open it from the list below to edit it."
         problem = taken if refused.status == 412 else refused.in_plain_words()
@@ -52,8 +55,12 @@ async def declare_unit(request: Request, me: ResourceManager) -> Response:
     return RedirectResponse(f"/units/{quote(unit_id, safe='')}", status_code=303)
 
 
+def in_words(unreadable: ValueError) -> str:
+    return str(unreadable) if isinstance(unreadable, NotAUkTime) else NOT_A_DECLARATION
+
+
 def unit_path(unit_id: str) -> str:
-    return f"/v1/units/{quote(unit_id, safe='')}"
+    return path("/v1/units", unit_id)
 
 
 def declaration(form: dict[str, Any], force: str, *, windows: list[dict[str, str]] | None) -> dict[str, Any]:
@@ -63,8 +70,8 @@ def declaration(form: dict[str, Any], force: str, *, windows: list[dict[str, str
     if form.get("available_from") or windows is None:
         windows = [
             {
-                "start": from_uk_time(form.get("available_from", "")),
-                "end": from_uk_time(form.get("available_until", "")),
+                "start": to_utc(form.get("available_from", ""), shown=form.get("available_from_shown", "")),
+                "end": to_utc(form.get("available_until", ""), shown=form.get("available_until_shown", "")),
             }
         ]
     return {
@@ -113,8 +120,10 @@ def form_of(unit: dict[str, Any]) -> dict[str, Any]:
         "readiness_minutes": unit["readiness_minutes"],
         "scope": unit["scope"],
         "status": UnitStatus.AVAILABLE if unit["status"] == UnitStatus.COMMITTED else unit["status"],
-        "available_from": uk_local(unit["available_from"]) if one else "",
-        "available_until": uk_local(unit["available_until"]) if one else "",
+        "available_from": field_value(unit["available_from"]) if one else "",
+        "available_until": field_value(unit["available_until"]) if one else "",
+        "available_from_shown": shown_with_offset(unit["available_from"]) if one else "",
+        "available_until_shown": shown_with_offset(unit["available_until"]) if one else "",
         "version": unit["version"],
     }
 
@@ -127,8 +136,8 @@ async def edit_unit(request: Request, unit_id: str, me: ResourceManager) -> Resp
     try:
         body = declaration(form, unit["force"], windows=unit["windows"])
         await me.backend.put("availability", unit_path(unit_id), body, **{"If-Match": f'"{form.get("version")}"'})
-    except ValueError:
-        return _unit_page(request, me, unit, form, 422, error=NOT_A_DECLARATION)
+    except ValueError as unreadable:
+        return _unit_page(request, me, unit, form, 422, error=in_words(unreadable))
     except Refused as refused:
         return _unit_page(request, me, unit, form, refused.status, error=refused.in_plain_words())
     return RedirectResponse(f"/units/{quote(unit_id, safe='')}", status_code=303)

@@ -1,0 +1,45 @@
+"""The duty-import pages: a size limit said in words, large files applied, refusals not offered again."""
+
+from services.console.duty_csv import dry_run, read_units
+from shared.vocabulary import Role
+from tests.support.console_fake import FakeServices, console
+
+HEADER = "unit_id,capability,base_lat,base_lon,base_description,readiness_minutes,available_from,available_until"
+WINDOW = "2026-12-01T00:00:00Z,2026-12-31T00:00:00Z"
+UNITS = "/v1/forces/west-midlands/units"
+
+
+def duty_file(units: int) -> str:
+    rows = (f"west-midlands-psu-{n},PSU,52.48,-1.9,Birmingham Lloyd House HQ,60,{WINDOW}" for n in range(units))
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+def test_a_file_over_the_limit_is_refused_in_words() -> None:
+    client = console(FakeServices(), role=Role.RESOURCE_MANAGER, force="west-midlands")
+    answer = client.post("/duty-import", files={"file": ("big.csv", duty_file(30_000).encode(), "text/csv")})
+    assert answer.status_code == 413
+    assert "larger than 2 MB" in answer.text
+
+
+def test_a_file_over_a_megabyte_is_applied() -> None:
+    services = FakeServices().on("GET", "/v1/units", {"items": []})
+    services.on("PUT", UNITS, {"declared": 15_000, "updated": 0, "unchanged": 0, "withdrawn": 0})
+    client = console(services, role=Role.RESOURCE_MANAGER, force="west-midlands")
+    text = duty_file(15_000)
+    assert len(text) > 1_100_000
+    fingerprint = dry_run(read_units(text, force="west-midlands"), []).fingerprint()
+    answer = client.post("/duty-import/apply", data={"text": text, "fingerprint": fingerprint, "name": "big.csv"})
+    assert answer.status_code == 200
+    assert "declared 15000" in answer.text
+
+
+def test_a_refused_apply_is_not_a_success_and_is_not_offered_again() -> None:
+    services = FakeServices().on("GET", "/v1/units", {"items": []})
+    services.on("PUT", UNITS, {"detail": "unit west-midlands-psu-0 is booked"}, status=409)
+    client = console(services, role=Role.RESOURCE_MANAGER, force="west-midlands")
+    text = duty_file(1)
+    fingerprint = dry_run(read_units(text, force="west-midlands"), []).fingerprint()
+    answer = client.post("/duty-import/apply", data={"text": text, "fingerprint": fingerprint})
+    assert answer.status_code == 409
+    assert "is booked" in answer.text
+    assert "Apply these changes" not in answer.text
