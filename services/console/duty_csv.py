@@ -11,13 +11,14 @@ import csv
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, FiniteFloat, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
 
 from shared.events import UnitStatus
 from shared.vocabulary import Capability, LendingScope
 
+MOST_UNITS = 5000  # what PUT /v1/forces/{code}/units takes at once
 REQUIRED = ("unit_id", "capability", "base_lat", "base_lon", "readiness_minutes", "available_from", "available_until")
 COLUMNS = (*REQUIRED, "base_description", "scope", "status", "force")
 COMPARED = ("capability", "base", "readiness_minutes", "scope", "status", "windows")
@@ -30,8 +31,8 @@ class DutyRow(BaseModel):
 
     unit_id: str
     capability: Capability
-    base_lat: FiniteFloat
-    base_lon: FiniteFloat
+    base_lat: Annotated[FiniteFloat, Field(ge=49.0, le=61.0)]  # the services' GeoPoint: the UK
+    base_lon: Annotated[FiniteFloat, Field(ge=-9.0, le=3.0)]
     base_description: str = ""
     readiness_minutes: int
     available_from: AwareDatetime
@@ -74,6 +75,8 @@ def read_units(text: str, *, force: str) -> list[dict[str, Any]]:
         problems.append(f"line {reader.line_num}: not valid CSV ({error})")
     if not problems and not units:
         problems.append("there are no units in the file: refusing to withdraw every unit of the force")
+    if len(units) > MOST_UNITS:
+        problems.append(f"the file has {len(units):,} units; the availability service takes at most {MOST_UNITS:,}")
     if problems:
         raise UnreadableFile(problems)
     return list(units.values())

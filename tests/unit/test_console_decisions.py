@@ -68,3 +68,14 @@ def test_the_console_never_approves_all_when_the_form_ticks_none() -> None:
     assert answer.status_code == 422
     assert "tick at least one unit" in answer.text
     assert not [sent for sent in services.sent if sent.method == "POST"]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u200b\u00a0", "\t\u2060"])
+def test_a_rejection_whose_reason_shows_nothing_is_refused(blank: str) -> None:
+    with pytest.raises(Refused, match="reason is required"):
+        decision("reject", blank, ["u-1"], PROPOSAL)
+
+
+def test_a_rejection_with_no_unit_ticked_says_to_tick_the_units_rejected() -> None:
+    with pytest.raises(Refused, match="tick the units you reject"):
+        decision("reject", "not trained for tonight", None, PROPOSAL)

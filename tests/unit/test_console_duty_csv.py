@@ -109,3 +109,15 @@ def test_coordinates_that_are_not_finite_numbers_are_refused_by_line_and_column(
     assert len(found) == 1
     assert found[0].startswith("line 2, column base_l")
     assert "finite number" in found[0]
+
+
+@pytest.mark.parametrize("cells", ["91,-2.092", "52_1,-2.092", "52.814,12"])
+def test_coordinates_outside_the_uk_are_refused_by_line_and_column(cells: str) -> None:
+    found = problems(PSU, PSU.replace("staffs-psu-1", "staffs-psu-2").replace("52.814,-2.092", cells))
+    assert len(found) == 1, found
+    assert found[0].startswith("line 3, column base_l"), found
+
+
+def test_a_file_with_more_units_than_the_service_takes_at_once_is_refused_before_the_dry_run() -> None:
+    rows = [PSU.replace("staffs-psu-1", f"staffs-psu-{n}") for n in range(5001)]
+    assert problems(*rows) == ["the file has 5,001 units; the availability service takes at most 5,000"]

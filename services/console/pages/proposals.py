@@ -1,6 +1,7 @@
 """Proposals: coordinators work through the pending ones in their scope and decide them."""
 
 import asyncio
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -94,12 +95,22 @@ async def decide(
 def decision(verb: str, reason: str, unit_ids: list[str] | None, proposal: dict[str, Any]) -> dict[str, Any]:
     """The approve or reject body for what the coordinator ticked and typed; Refused (422) in words when a
     ticked decision has no unit ticked, or a rejection no reason. Only `approve_all` approves every unit."""
+    if verb == "reject" and not unit_ids:
+        raise Refused(422, "tick the units you reject (all of them to reject the whole proposal)")
     if verb != "approve_all" and not unit_ids:
         raise Refused(422, "tick at least one unit (or approve all of them with its own button)")
-    if verb == "reject" and not reason.strip():
+    said = visible(reason)
+    if verb == "reject" and not said:
         raise Refused(422, "say why you reject the proposal: the reason is required")
-    body: dict[str, Any] = {"reason": reason.strip()}
+    body: dict[str, Any] = {"reason": said}
     every = [a["unit_id"] for a in proposal["allocations"] if a["unit_id"] not in proposal["passed_over"]]
     if verb != "approve_all" and sorted(unit_ids or []) != sorted(every):
         body["unit_ids"] = unit_ids
     return body
+
+
+def visible(text: str) -> str:
+    """The text without surrounding spaces, and empty when nothing in it would show (only spaces, zero-width
+    or other format characters)."""
+    shown = text.strip()
+    return shown if any(unicodedata.category(ch)[0] not in "ZC" for ch in shown) else ""

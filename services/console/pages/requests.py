@@ -90,7 +90,7 @@ async def raise_request(
             "location": location(lat, lon, place, hq),
             "required_by": to_utc(required_by),
             "end": to_utc(end),
-            "needs": [need | ({"composition": typed} if typed is not None else {})],
+            "needs": [need | ({"composition": typed} if typed is not None else {}), *also_needed(form)],
             "notes": notes,
         }
         created = await me.backend.post("requests", "/v1/requests", body, **{"Idempotency-Key": idempotency_key})
@@ -104,6 +104,13 @@ async def raise_request(
     except Refused as refused:
         return await _request_page(request, me, refused.status, error=refused.in_plain_words(), form=form)
     return RedirectResponse(f"/requests/{created['id']}", status_code=303)
+
+
+def also_needed(form: dict[str, Any]) -> list[dict[str, Any]]:
+    """The further needs of the form's "Also needed" rows that name a capability (ValueError for a quantity
+    that is not a whole number); the service judges the rest."""
+    rows = [(form.get(f"also_capability_{i}", ""), form.get(f"also_quantity_{i}", "") or "1") for i in (1, 2)]
+    return [{"capability": capability, "quantity": int(quantity)} for capability, quantity in rows if capability]
 
 
 def location(lat: str, lon: str, place: str, hq: str) -> dict[str, Any]:
