@@ -44,11 +44,17 @@ async def test_an_operator_raises_a_request_and_coordinators_decide_it_live(cons
     await expect(coordinator.get_by_role("table", name="Chosen", exact=True)).to_be_visible()
     await accessible(coordinator)
     await screenshot(coordinator, "proposal")
+    colleague = await signed_in(browser, console, "national_coordinator")  # has the same proposal open
+    await colleague.goto(coordinator.url)
+    await expect(colleague.get_by_role("button", name="Approve ticked units")).to_be_visible()
     boxes = coordinator.get_by_role("checkbox")
     await expect(boxes).to_have_count(2)
     await boxes.nth(1).uncheck()  # approve part: one unit only
     await coordinator.get_by_role("button", name="Approve ticked units").click()
     await expect(coordinator.get_by_role("heading", name="Op Browser")).to_be_visible()
+    # The colleague's page, never reloaded, no longer offers to decide what is decided.
+    await expect(colleague.locator("#why-not")).to_be_visible(timeout=20_000)
+    await expect(colleague.get_by_role("button", name="Approve ticked units")).to_have_count(0)
 
     # A keyboard user on the operator's page keeps the focus while the live region changes around it.
     first_proposal = operator.locator("#request-detail a[href^='/proposals/']").first
