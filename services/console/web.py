@@ -154,19 +154,20 @@ def forces_by_name() -> list[Any]:
 @router.post("/sign-in")
 async def sign_in(
     request: Request,
-    name: Annotated[str, Form(min_length=1, max_length=100)],
-    role: Annotated[Role, Form()],
+    name: Annotated[str, Form(max_length=100)] = "",
+    chosen: Annotated[str, Form(alias="role")] = "",
     force: Annotated[str, Form()] = "",
     region: Annotated[str, Form()] = "",
 ) -> Response:
     """Development sign-in: a token with the claims `mutualaid token` would give (12 hours)."""
     if settings_of(request).auth != "development":
         return to_sign_in()
-    needs_force = role in (Role.OPERATOR, Role.RESOURCE_MANAGER)
-    problem = sign_in_problem(name, role, force, region)
-    if problem:
+    role = Role(chosen) if chosen in set(Role) else None
+    problem = sign_in_problem(name, role, force, region) if role else "Choose your role."
+    if problem or role is None:
         context = {"forces": forces_by_name(), "regions": regions(), "error": problem}
         return page(request, "sign_in.html", None, 422, **context)
+    needs_force = role in (Role.OPERATOR, Role.RESOURCE_MANAGER)
     token = issue_token(
         settings_of(request).jwt_secret.get_secret_value(),
         sub=name.strip(),

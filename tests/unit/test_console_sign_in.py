@@ -25,3 +25,15 @@ def test_a_refused_sign_in_sets_no_cookie_and_says_why() -> None:
     assert answer.status_code == 422
     assert "Enter your name" in answer.text
     assert COOKIE not in answer.cookies
+
+
+@pytest.mark.parametrize(
+    ("form", "said"),
+    [({"name": "", "role": "auditor"}, "Enter your name"), ({"role": "auditor"}, "Enter your name"),
+     ({"name": "Sam", "role": "admin"}, "Choose your role"), ({"name": "Sam"}, "Choose your role")],
+)  # fmt: skip
+def test_an_empty_name_or_an_unknown_role_is_refused_in_words(form: dict[str, str], said: str) -> None:
+    answer = console(FakeServices()).post("/sign-in", data=form)
+    assert answer.status_code == 422
+    assert said in answer.text
+    assert COOKIE not in answer.cookies
