@@ -36,6 +36,14 @@ def is_conflict(error: BaseException) -> bool:
     return False
 
 
+def is_unavailable(error: BaseException) -> bool:
+    """Whether the database could not be reached or dropped the connection (refused, reset, closed in the
+    middle of a statement, SQLite busy): nothing is wrong with the work, so wait and try it again."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, ConnectionError, OSError, TimeoutError))
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 P = ParamSpec("P")

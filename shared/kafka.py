@@ -13,13 +13,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 from sqlalchemy import update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent, parse
-from shared.db import CONFLICTS, SessionFactory, advisory_xact_lock
+from shared.db import CONFLICTS, SessionFactory, advisory_xact_lock, is_unavailable
 from shared.events import dead_letter_topic
 from shared.messaging import OutboxMessage, utcnow
 from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_PENDING
@@ -28,8 +28,8 @@ from shared.settings import CommonSettings
 log = logging.getLogger(__name__)
 
 TOPIC_EXISTS = 36
-TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError)
 CONFLICT_ATTEMPTS = 10  # racing decisions and planning runs on one request: each retry reads the winner's state
+DB_RETRY_S = 0.5  # how soon the relay and the consumers try the database again after it dropped them
 PROBE_TIMEOUT_S = 1.5  # a frozen broker accepts connections and never answers: a metadata request must give up
 
 
@@ -68,6 +68,10 @@ class BrokerReplaced(KafkaError):  # type: ignore[misc]
     """Another broker answers at the same address: what the old one held (topics, offsets, groups) is gone."""
 
 
+class DatabaseUnavailable(Exception):
+    """The outbox could not be read or marked: the database is unreachable or dropped the connection."""
+
+
 class OutboxRelay:
     """Publishes outbox rows in order; woken on commit, polling only as a fallback.
 
@@ -103,15 +107,20 @@ class OutboxRelay:
         while True:
             try:
                 await self._connect()
+                await self._probe()
                 while await self.publish_pending() == self._batch_size:
                     pass
-                await self._probe()
                 backoff = 0.1
             except BrokerReplaced:
                 await self.stop()
                 self._cluster = None
                 raise
-            except (KafkaError, OSError, TimeoutError) as error:
+            except DatabaseUnavailable as error:
+                # The broker answered this round; only the database is away: keep the producer, try again soon.
+                log.warning("outbox relay cannot read the outbox (%s); retrying in %.1fs", error.__cause__, DB_RETRY_S)
+                await asyncio.sleep(DB_RETRY_S)
+                continue
+            except (KafkaError, OSError, TimeoutError, DBAPIError) as error:
                 reason = str(error) or f"no answer within {PROBE_TIMEOUT_S}s"
                 log.warning("outbox relay cannot publish (%s); reconnecting in %.1fs", reason, backoff)
                 await self.stop()
@@ -205,7 +214,21 @@ class OutboxRelay:
         await advisory_xact_lock(session, zlib.crc32(f"outbox-relay:{self._service}".encode()))
 
     async def publish_pending(self) -> int:
-        """Send one batch of unsent rows, wait for every ack, then mark them sent; returns the batch size."""
+        """Send one batch of unsent rows, wait for every ack, then mark them sent; returns the batch size.
+
+        Raises DatabaseUnavailable when the database cannot be reached or drops the connection (the rows
+        stay unsent, or are sent again: consumers apply each event once), KafkaError when the broker fails.
+        """
+        try:
+            return await self._publish_batch()
+        except KafkaError:
+            raise
+        except Exception as error:
+            if is_unavailable(error):
+                raise DatabaseUnavailable() from error
+            raise
+
+    async def _publish_batch(self) -> int:
         assert self._producer is not None
         self._wake.clear()
         async with self._sessions() as session:
@@ -369,9 +392,11 @@ class EventConsumer:
                     with attempt:
                         await handler(event, data)
                 return
-            except TRANSIENT_DB_ERRORS as error:
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
                 log.warning("database unavailable while applying %s (%s); retrying", event.id, error)
-                await asyncio.sleep(1)
+                await asyncio.sleep(DB_RETRY_S)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         assert self._dlq is not None

@@ -99,6 +99,7 @@ class ServiceRuntime:
 
         When another broker answers (a memory broker restarted empty), topics and consumers are set up
         afresh: the old consumers' positions and pending commits belong to topics that no longer exist.
+        Any other failure of the relay or a consumer is logged and they start again (readiness is false meanwhile).
         """
         replaced = False
         while True:
@@ -111,6 +112,10 @@ class ServiceRuntime:
             except* BrokerReplaced as group:
                 log.warning("%s: %s; setting up topics and consumers again", self.name, group.exceptions[0])
                 replaced = True
+            except* Exception as group:
+                # A bug or an error nobody foresaw must not leave the service up without a relay or consumers.
+                log.error("%s: the relay or a consumer stopped; starting them again", self.name, exc_info=group)
+                await asyncio.sleep(1)
             for consumer in self.consumers:
                 await consumer.stop()
 

@@ -5,6 +5,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from services.requests.bootstrap import MIGRATIONS
@@ -18,6 +19,7 @@ from shared.settings import CommonSettings
 from tests.support.infra import fresh_postgres_database
 from tests.support.kafka import TopicProbe
 from tests.support.services import eventually
+from tests.support.tcp_proxy import tcp_proxy_to
 
 
 async def test_events_wait_in_the_outbox_while_the_broker_is_away_and_go_out_when_it_is_back(
@@ -79,10 +81,10 @@ async def test_events_a_broker_came_back_without_are_sent_again_once(database_ur
 
 
 @contextlib.asynccontextmanager
-async def _running(relay: OutboxRelay) -> AsyncIterator[None]:
+async def _running(relay: OutboxRelay) -> AsyncIterator["asyncio.Task[None]"]:
     task = asyncio.create_task(relay.run())
     try:
-        yield
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -131,3 +133,46 @@ async def test_a_second_relay_waits_while_another_replica_sends_so_events_keep_t
             assert [json.loads(record.value)["id"] for record in probe.records] == written
         finally:
             await engine.dispose()
+
+
+async def test_a_database_that_drops_the_relay_mid_batch_delays_its_events_and_loses_none(
+    postgres_server: str, kafka: CommonSettings
+) -> None:
+    """The database goes away while the relay is reading a batch (its connection closed in the middle of a
+    statement): the relay waits for it and then sends the rows; it does not stop publishing for good."""
+    async with fresh_postgres_database(postgres_server) as database_url, tcp_proxy_to(database_url) as proxy:
+        await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+        engine, proxied = db.create_engine(database_url), db.create_engine(proxy.url_of(database_url))
+        sessions = db.session_factory(engine)
+        await ensure_topics(kafka, [TASKING_TOPIC])
+        try:
+            data = MatchingStarted(request_id="r-dropped")
+            event = new_event(data, source="/test")
+            relay = OutboxRelay(service="test", sessions=db.session_factory(proxied), settings=kafka)
+            async with TopicProbe(kafka, TASKING_TOPIC) as probe, sessions() as other_replica:
+                await relay.claim(other_replica)  # the relay's next batch waits in the middle of a statement
+                async with UnitOfWork(sessions) as work:
+                    work.publish(event, data)
+                    await work.commit()
+                async with _running(relay) as task:
+                    await eventually(lambda: _waits_for_the_relay_lock(sessions))
+                    await proxy.cut()
+                    await other_replica.commit()
+                    await asyncio.sleep(1)
+                    await proxy.restore()
+                    published = await probe.event("matching.started", request_id="r-dropped")
+                    await eventually(lambda: _all_sent(sessions))
+                    assert not task.done()
+            assert published["id"] == event.id
+        finally:
+            await engine.dispose()
+            await proxied.dispose()
+
+
+async def _waits_for_the_relay_lock(sessions: db.SessionFactory) -> bool:
+    async with sessions() as session:
+        connection = await session.connection()
+        waiting = await connection.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        )
+        return bool(waiting.scalar_one())
