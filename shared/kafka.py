@@ -12,8 +12,8 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
-from sqlalchemy import update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import func, update
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -115,6 +115,8 @@ class OutboxRelay:
                 reason = str(error) or f"no answer within {PROBE_TIMEOUT_S}s"
                 log.warning("outbox relay cannot publish (%s); reconnecting in %.1fs", reason, backoff)
                 await self.stop()
+                with contextlib.suppress(SQLAlchemyError, OSError):  # the database may be away too
+                    await self.report_backlog()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -221,6 +223,8 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_PENDING.labels(self._service).set(0)
                 return 0
+            backlog = len(rows) if len(rows) < self._batch_size else await _unsent(session)
+            OUTBOX_PENDING.labels(self._service).set(backlog)
             acks = [
                 await self._producer.send(
                     self._settings.namespaced(row.topic),
@@ -235,8 +239,21 @@ class OutboxRelay:
             ids = [row.id for row in rows]
             await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
             await session.commit()
+        OUTBOX_PENDING.labels(self._service).set(backlog - len(rows))
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
+
+    async def report_backlog(self) -> int:
+        """Count the rows not sent yet and export the count (mutualaid_outbox_pending); returns it."""
+        async with self._sessions() as session:
+            count = await _unsent(session)
+        OUTBOX_PENDING.labels(self._service).set(count)
+        return count
+
+
+async def _unsent(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
+    return int((await session.exec(query)).one())
 
 
 Handler = Callable[[CloudEvent, EventData], Awaitable[None]]
