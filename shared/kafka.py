@@ -2,10 +2,11 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -18,7 +19,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from shared import tracing
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent, parse
+from shared.correlation import correlated
 from shared.db import CONFLICTS, SessionFactory, advisory_xact_lock
 from shared.events import dead_letter_topic
 from shared.messaging import OutboxMessage, utcnow
@@ -225,16 +228,7 @@ class OutboxRelay:
                 return 0
             backlog = len(rows) if len(rows) < self._batch_size else await _unsent(session)
             OUTBOX_PENDING.labels(self._service).set(backlog)
-            acks = [
-                await self._producer.send(
-                    self._settings.namespaced(row.topic),
-                    value=row.payload.encode(),
-                    key=row.key.encode(),
-                    headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode())],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*acks)
+            await self._send(rows)
             self._last_contact = time.monotonic()
             ids = [row.id for row in rows]
             await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
@@ -242,6 +236,22 @@ class OutboxRelay:
         OUTBOX_PENDING.labels(self._service).set(backlog - len(rows))
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
+
+    async def _send(self, rows: Sequence[OutboxMessage]) -> None:
+        """Send the rows in their order, each in the trace that wrote its event, and wait for every ack."""
+        assert self._producer is not None
+        acks = []
+        for row in rows:
+            with tracing.resumed(_written_in(row)):  # the send span joins that trace, not the relay's own
+                acks.append(
+                    await self._producer.send(
+                        self._settings.namespaced(row.topic),
+                        value=row.payload.encode(),
+                        key=row.key.encode(),
+                        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode())],
+                    )
+                )
+        await asyncio.gather(*acks)
 
     async def report_backlog(self) -> int:
         """Count the rows not sent yet and export the count (mutualaid_outbox_pending); returns it."""
@@ -254,6 +264,14 @@ class OutboxRelay:
 async def _unsent(session: AsyncSession) -> int:
     query = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
     return int((await session.exec(query)).one())
+
+
+def _written_in(row: OutboxMessage) -> dict[str, str]:
+    """The trace context the row's event was written in (its CloudEvents traceparent); empty when tracing is off."""
+    if not tracing.enabled():
+        return {}
+    envelope = json.loads(row.payload)
+    return {name: envelope[name] for name in tracing.FIELDS if isinstance(envelope.get(name), str)}
 
 
 Handler = Callable[[CloudEvent, EventData], Awaitable[None]]
@@ -364,13 +382,38 @@ class EventConsumer:
         if handler is None or data is None:
             EVENTS_CONSUMED.labels(self._service, self.group_id, "ignored").inc()
             return
-        try:
-            await self._apply(handler, event, data)
-        except Exception as error:  # a bug or a poison event: park it, keep the partition moving
-            log.exception("handler for %s failed on event %s", event.type, event.id)
-            await self._dead_letter(record, f"handler failed: {type(error).__name__}: {error}")
-            return
+        with correlated(event.correlationid or event.id), self._span(record, event):
+            try:
+                await self._apply(handler, event, data)
+            except Exception as error:  # a bug or a poison event: park it, keep the partition moving
+                log.exception("handler for %s failed on event %s", event.type, event.id)
+                await self._dead_letter(record, f"handler failed: {type(error).__name__}: {error}")
+                return
+            log.info(
+                "handled %s %s from %s[%d]@%d",
+                event.type, event.id, record.topic, record.partition, record.offset,
+                extra={"event_type": event.type, "event_id": event.id, "consumer": self.group_id},
+            )  # fmt: skip
         EVENTS_CONSUMED.labels(self._service, self.group_id, "applied").inc()
+
+    def _span(self, record: ConsumerRecord, event: CloudEvent) -> contextlib.AbstractContextManager[None]:
+        """The span of handling the record, in the trace that sent it (nothing when tracing is off)."""
+        if not tracing.enabled():
+            return contextlib.nullcontext()
+        headers = {name: value.decode(errors="replace") for name, value in record.headers or ()}
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": event.id,
+            "cloudevents.event_type": event.type,
+            "cloudevents.event_source": event.source,
+        }
+        carrier = event.model_dump(include=set(tracing.FIELDS), exclude_none=True)
+        return tracing.consuming(record.topic, headers=headers, carrier=carrier, attributes=attributes)
 
     async def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> None:
         """Retry transient database failures without end (nothing is acked meanwhile); conflicts with
