@@ -61,12 +61,12 @@ def configure(service: str, *, exporter: "SpanExporter | None" = None) -> bool:
         return _provider is not None
     from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    named = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service}
-    provider = TracerProvider(resource=Resource.create({"service.namespace": NAMESPACE, **named}))
+    ours = Resource.create({"service.name": service, "service.namespace": NAMESPACE})
+    provider = TracerProvider(resource=ours.merge(OTELResourceDetector().detect()))  # OTEL_* variables win
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
