@@ -65,11 +65,16 @@ def serve(
     import uvicorn
 
     from mutualaid.services import APPS, bootstrap, create_app
+    from shared import logs, tracing
 
     if service not in APPS:
         raise typer.BadParameter(f"one of: {', '.join(APPS)}", param_hint="SERVICE")
     settings = bootstrap(service).Settings()
-    uvicorn.run(create_app(service, settings), host=host, port=port or settings.port, log_level="warning")
+    logs.configure(service=service, log_format=settings.log_format, level=settings.log_level)
+    tracing.configure(service)
+    app = create_app(service, settings)  # after tracing.configure: its HTTP requests get server spans
+    # uvicorn's own lines through the handler above; its access log off (shared.web logs each request)
+    uvicorn.run(app, host=host, port=port or settings.port, log_config=None, log_level="warning", access_log=False)
 
 
 @app.command()

@@ -224,6 +224,7 @@ async def run_forever(options: RunOptions) -> None:
             ports=service_ports(),
             log_to_files=False,
             console=True,
+            env=terminal_logging(),
         )
         check_databases({state_dir / f"{service}.db": bootstrap(service).MIGRATIONS for service in SERVICES})
         check_broker_binary(options.broker_binary)
@@ -234,6 +235,15 @@ async def run_forever(options: RunOptions) -> None:
         await _serve_until_stopped(stack, stop, demo=options.demo)
     finally:
         lock.close()
+
+
+def terminal_logging() -> dict[str, str]:
+    """The services log into this terminal: readable lines, warnings and errors only, unless the environment
+    sets MUTUALAID_LOG_FORMAT or MUTUALAID_LOG_LEVEL (`MUTUALAID_LOG_LEVEL=INFO` shows every request and event)."""
+    return {
+        "MUTUALAID_LOG_FORMAT": os.environ.get("MUTUALAID_LOG_FORMAT", "text"),
+        "MUTUALAID_LOG_LEVEL": os.environ.get("MUTUALAID_LOG_LEVEL", "WARNING"),
+    }
 
 
 def service_ports() -> dict[str, int]:

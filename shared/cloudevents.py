@@ -6,6 +6,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared import correlation
+
 TYPE_PREFIX = "uk.police.mutualaid."
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -27,7 +29,9 @@ class EventData(BaseModel):
 
 
 class CloudEvent(BaseModel):
-    """The structured-mode CloudEvents 1.0 envelope; correlation and causation are extensions."""
+    """The structured-mode CloudEvents 1.0 envelope; correlation and causation are extensions, and so are
+    traceparent and tracestate (the distributed tracing extension: the W3C trace context the event was
+    written in, when tracing is on)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -41,6 +45,8 @@ class CloudEvent(BaseModel):
     dataschema: str | None = None
     correlationid: str | None = None
     causationid: str | None = None
+    traceparent: str | None = Field(None, description="W3C traceparent of the trace the event was written in")
+    tracestate: str | None = Field(None, description="W3C tracestate that goes with traceparent")
     data: dict[str, Any]
 
 
@@ -64,7 +70,10 @@ def registered() -> dict[str, type[EventData]]:
 def new_event(
     data: EventData, *, source: str, correlation_id: str | None = None, causation_id: str | None = None
 ) -> CloudEvent:
-    """Wrap event data in a new envelope with a fresh id."""
+    """Wrap event data in a new envelope with a fresh id.
+
+    Its correlation id is the one given, else that of the HTTP request or event being handled, else its
+    own id. (The outbox adds the trace context: UnitOfWork.publish.)"""
     event_id = str(uuid.uuid4())
     return CloudEvent(
         id=event_id,
@@ -73,7 +82,7 @@ def new_event(
         subject=data.subject(),
         time=datetime.now(UTC),
         dataschema=f"contracts/events/{data.cloudevent_type()}.json",
-        correlationid=correlation_id or event_id,
+        correlationid=correlation_id or correlation.current() or event_id,
         causationid=causation_id,
         data=data.model_dump(mode="json"),
     )

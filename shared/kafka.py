@@ -2,23 +2,26 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
-from sqlalchemy import update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from shared import tracing
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, InvalidEvent, parse
+from shared.correlation import correlated
 from shared.db import CONFLICTS, SessionFactory, advisory_xact_lock, is_unavailable
 from shared.events import dead_letter_topic
 from shared.messaging import OutboxMessage, utcnow
@@ -124,6 +127,8 @@ class OutboxRelay:
                 reason = str(error) or f"no answer within {PROBE_TIMEOUT_S}s"
                 log.warning("outbox relay cannot publish (%s); reconnecting in %.1fs", reason, backoff)
                 await self.stop()
+                with contextlib.suppress(SQLAlchemyError, OSError):  # the database may be away too
+                    await self.report_backlog()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -244,22 +249,52 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_PENDING.labels(self._service).set(0)
                 return 0
-            acks = [
-                await self._producer.send(
-                    self._settings.namespaced(row.topic),
-                    value=row.payload.encode(),
-                    key=row.key.encode(),
-                    headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode())],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*acks)
+            backlog = len(rows) if len(rows) < self._batch_size else await _unsent(session)
+            OUTBOX_PENDING.labels(self._service).set(backlog)
+            await self._send(rows)
             self._last_contact = time.monotonic()
             ids = [row.id for row in rows]
             await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
             await session.commit()
+        OUTBOX_PENDING.labels(self._service).set(backlog - len(rows))
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
+
+    async def _send(self, rows: Sequence[OutboxMessage]) -> None:
+        """Send the rows in their order, each in the trace that wrote its event, and wait for every ack."""
+        assert self._producer is not None
+        acks = []
+        for row in rows:
+            with tracing.resumed(_written_in(row)):  # the send span joins that trace, not the relay's own
+                acks.append(
+                    await self._producer.send(
+                        self._settings.namespaced(row.topic),
+                        value=row.payload.encode(),
+                        key=row.key.encode(),
+                        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode())],
+                    )
+                )
+        await asyncio.gather(*acks)
+
+    async def report_backlog(self) -> int:
+        """Count the rows not sent yet and export the count (mutualaid_outbox_pending); returns it."""
+        async with self._sessions() as session:
+            count = await _unsent(session)
+        OUTBOX_PENDING.labels(self._service).set(count)
+        return count
+
+
+async def _unsent(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
+    return int((await session.exec(query)).one())
+
+
+def _written_in(row: OutboxMessage) -> dict[str, str]:
+    """The trace context the row's event was written in (its CloudEvents traceparent); empty when tracing is off."""
+    if not tracing.enabled():
+        return {}
+    envelope = json.loads(row.payload)
+    return {name: envelope[name] for name in tracing.FIELDS if isinstance(envelope.get(name), str)}
 
 
 Handler = Callable[[CloudEvent, EventData], Awaitable[None]]
@@ -370,13 +405,38 @@ class EventConsumer:
         if handler is None or data is None:
             EVENTS_CONSUMED.labels(self._service, self.group_id, "ignored").inc()
             return
-        try:
-            await self._apply(handler, event, data)
-        except Exception as error:  # a bug or a poison event: park it, keep the partition moving
-            log.exception("handler for %s failed on event %s", event.type, event.id)
-            await self._dead_letter(record, f"handler failed: {type(error).__name__}: {error}")
-            return
+        with correlated(event.correlationid or event.id), self._span(record, event):
+            try:
+                await self._apply(handler, event, data)
+            except Exception as error:  # a bug or a poison event: park it, keep the partition moving
+                log.exception("handler for %s failed on event %s", event.type, event.id)
+                await self._dead_letter(record, f"handler failed: {type(error).__name__}: {error}")
+                return
+            log.info(
+                "handled %s %s from %s[%d]@%d",
+                event.type, event.id, record.topic, record.partition, record.offset,
+                extra={"event_type": event.type, "event_id": event.id, "consumer": self.group_id},
+            )  # fmt: skip
         EVENTS_CONSUMED.labels(self._service, self.group_id, "applied").inc()
+
+    def _span(self, record: ConsumerRecord, event: CloudEvent) -> contextlib.AbstractContextManager[None]:
+        """The span of handling the record, in the trace that sent it (nothing when tracing is off)."""
+        if not tracing.enabled():
+            return contextlib.nullcontext()
+        headers = {name: value.decode(errors="replace") for name, value in record.headers or ()}
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": event.id,
+            "cloudevents.event_type": event.type,
+            "cloudevents.event_source": event.source,
+        }
+        carrier = event.model_dump(include=set(tracing.FIELDS), exclude_none=True)
+        return tracing.consuming(record.topic, headers=headers, carrier=carrier, attributes=attributes)
 
     async def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> None:
         """Retry transient database failures without end (nothing is acked meanwhile); conflicts with

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
+from shared import tracing
 from shared.cloudevents import CloudEvent, EventData, encode
 from shared.db import SessionFactory, UTCDateTime
 
@@ -63,7 +64,10 @@ class UnitOfWork:
         await self.session.close()
 
     def publish(self, event: CloudEvent, data: EventData) -> None:
-        """Queue an event in the outbox; it is published only if the transaction commits."""
+        """Queue an event in the outbox; it is published only if the transaction commits. When tracing is
+        on, the event records the trace it is written in (traceparent), and the relay sends it in that trace."""
+        if tracing.enabled():
+            event = event.model_copy(update=tracing.fields())
         self.session.add(
             OutboxMessage(
                 event_id=event.id,

@@ -19,7 +19,13 @@ from shared.kafka import BrokerReplaced, EventConsumer, Handler, OutboxRelay, en
 from shared.messaging import UnitOfWork
 from shared.retention import Purger, Retention, inbox_retention, outbox_retention
 from shared.settings import ServiceSettings
-from shared.web import RefusalHook, install_input_guard, install_operational_routes, install_problem_handlers
+from shared.web import (
+    RefusalHook,
+    install_input_guard,
+    install_observability,
+    install_operational_routes,
+    install_problem_handlers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +170,8 @@ def build_app(
     routers: list[APIRouter],
     on_refused: RefusalHook | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: its routes, problem+json errors, health, readiness and metrics."""
+    """A service's FastAPI app: its routes, problem+json errors, health, readiness, metrics, correlation ids,
+    access logs and (tracing on) server spans."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=runtime.lifespan)
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
@@ -173,6 +180,7 @@ def build_app(
     install_operational_routes(app, service=runtime.name, readiness=runtime.readiness)
     for router in routers:
         app.include_router(router)
+    install_observability(app)
     return app
 
 

@@ -1,9 +1,11 @@
 """Settings every service shares; each service extends them with its own prefix."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.logs import LogFormat, LogLevel
 
 DEVELOPMENT_JWT_SECRET = "mutualaid-development-signing-key-not-for-production"  # noqa: S105
 
@@ -45,6 +47,12 @@ class CommonSettings(BaseSettings):
         description="How long a consumer remembers the events it applied: at least the outbox retention, or an "
         "event sent again would be applied twice",
     )
+    log_format: Annotated[LogFormat, BeforeValidator(str.lower)] = Field(
+        "json",
+        validation_alias="MUTUALAID_LOG_FORMAT",
+        description="json: one JSON object a line, for a log collector; text: a readable line, for a terminal",
+    )
+    log_level: Annotated[LogLevel, BeforeValidator(str.upper)] = Field("INFO", validation_alias="MUTUALAID_LOG_LEVEL")
     purge_interval_s: float = Field(300, gt=0, validation_alias="MUTUALAID_PURGE_INTERVAL_S")
     purge_batch_size: int = Field(500, ge=1, le=10000, validation_alias="MUTUALAID_PURGE_BATCH_SIZE")
     purge_pause_ms: int = Field(

@@ -1,5 +1,7 @@
-"""The HTTP frame every service shares: problem+json errors, health, readiness and metrics."""
+"""The HTTP frame every service shares: problem+json errors, health, readiness, metrics, correlation ids and
+access logs."""
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -8,14 +10,20 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import correlation, tracing
 from shared.errors import Forbidden, MutualAidError
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://mutualaid.police.uk/problems/"
 
+OPERATIONAL_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: not traced, logged at DEBUG only
+
+access_log = logging.getLogger("mutualaid.access")
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 RefusalHook = Callable[[Request, Forbidden], Awaitable[None]]
 
@@ -96,3 +104,60 @@ def install_operational_routes(app: FastAPI, *, service: str, readiness: Readine
         HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
         HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
         return response
+
+
+def install_observability(app: FastAPI) -> None:
+    """Every request goes by a correlation id and is logged once answered; a server span when tracing is on.
+    Install it after the app's other middleware, so that it wraps them."""
+    app.add_middleware(RequestContext)
+    tracing.instrument(app, untraced=OPERATIONAL_PATHS)
+
+
+class RequestContext:
+    """ASGI middleware: the request's correlation id (shared.correlation.from_headers) is set while it is
+    handled, so its log lines and the events it causes carry it, and is echoed in the X-Correlation-ID
+    response header; one access log line once it is answered (ERROR with the traceback when it failed)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        correlation_id = correlation.from_headers(headers.get(correlation.HEADER), headers.get("traceparent"))
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append(correlation.HEADER, correlation_id)
+            await send(message)
+
+        with correlation.correlated(correlation_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                _log_answered(scope, 500, started, failed=True)
+                raise
+            _log_answered(scope, status, started)
+
+
+def _log_answered(scope: Scope, status: int, started: float, *, failed: bool = False) -> None:
+    """`POST /v1/requests 201 8.3 ms`, with the method, route, status and duration (ms) as fields: INFO, WARNING
+    for a 5xx answer, ERROR for an exception, DEBUG for probes and scrapes (a 503 from /readyz is an answer)."""
+    path = scope["path"]
+    if failed:
+        level = logging.ERROR
+    elif path in OPERATIONAL_PATHS:
+        level = logging.DEBUG
+    else:
+        level = logging.WARNING if status >= 500 else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    route = getattr(scope.get("route"), "path", None)
+    fields = {"http_method": scope["method"], "http_route": route, "http_status": status, "duration_ms": duration_ms}
+    access_log.log(level, "%s %s %d %.1f ms", scope["method"], path, status, duration_ms, extra=fields, exc_info=failed)

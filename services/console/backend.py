@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 
 from services.console.config import ConsoleSettings
+from shared import correlation
 
 PLAIN_WORDS = {
     401: "Your sign-in has expired or is not valid: sign in again.",
@@ -68,9 +69,12 @@ class Backend:
     token: str
 
     async def call(self, service: str, method: str, path: str, **kwargs: Any) -> Any:
-        """The JSON the service answered; raises Refused for any 4xx or 5xx answer."""
+        """The JSON the service answered; raises Refused for any 4xx or 5xx answer. The call carries the
+        correlation id of the page request that made it, so the services' logs of it share that id."""
         base = getattr(self.settings, f"{service}_url")
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        if correlation_id := correlation.current():
+            headers[correlation.HEADER] = correlation_id
         try:
             response = await self.client.request(method, f"{base}{path}", headers=headers, **kwargs)
         except httpx.HTTPError as error:

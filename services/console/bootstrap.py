@@ -19,6 +19,7 @@ from services.console.backend import Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub, follow_events
 from services.console.pages import audit, duty_import, national, policy, proposals, requests, units
+from shared.web import install_observability
 
 Settings = ConsoleSettings
 log = logging.getLogger(__name__)
@@ -101,4 +102,5 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             return web.to_sign_in()
         return web.page(request, "message.html", me.principal, error.status, message=error.in_plain_words())
 
+    install_observability(app)
     return app

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.tasking import audit_store
 from services.tasking.domain import RequestState
 from services.tasking.models import Proposal, RequestView
+from shared import correlation
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, EventData, new_event
 from shared.events import ProposalStatus, ProposalSuperseded
@@ -35,8 +36,11 @@ async def deciding(uow: UowFactory) -> AsyncIterator[UnitOfWork]:
 
 
 def publish_for(work: UnitOfWork, request: RequestView, data: EventData, *, cause: CloudEvent | None = None) -> None:
-    """Queue an event about the request: correlated with the request.submitted that began it, caused by `cause`."""
-    correlation_id = (cause.correlationid if cause else None) or request.correlation_id or None
+    """Queue an event about the request, caused by `cause`. Its correlation id is the cause's, else that of the
+    HTTP request being handled (a coordinator's decision), else that of the request.submitted that began it
+    (a planning run)."""
+    caused_by = cause.correlationid if cause else None
+    correlation_id = caused_by or correlation.current() or request.correlation_id or None
     event = new_event(data, source=SOURCE, correlation_id=correlation_id, causation_id=cause.id if cause else None)
     work.publish(event, data)
 

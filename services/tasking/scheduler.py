@@ -5,6 +5,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from shared import tracing
+
 log = logging.getLogger(__name__)
 
 
@@ -33,7 +35,8 @@ class PlanningScheduler:
                 await asyncio.sleep(self._window_s)
             self._wake.clear()
             try:
-                planned = await plan()
+                with tracing.span("tasking planning run"):
+                    planned = await plan()
             except Exception:  # a failed run must not stop planning: the requests stay OPEN for the next
                 log.exception("planning run failed; the requests stay open")
                 await asyncio.sleep(1)

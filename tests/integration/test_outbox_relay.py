@@ -3,8 +3,10 @@
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator
 
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -22,33 +24,39 @@ from tests.support.services import eventually
 from tests.support.tcp_proxy import tcp_proxy_to
 
 
-async def test_events_wait_in_the_outbox_while_the_broker_is_away_and_go_out_when_it_is_back(
+async def test_events_wait_in_the_outbox_while_the_broker_is_away_counted_as_backlog_and_go_out_when_it_is_back(
     database_url: str, kafka: CommonSettings
 ) -> None:
     await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
     engine = db.create_engine(database_url)
     sessions = db.session_factory(engine)
     nowhere = kafka.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+    service = f"relay-{uuid.uuid4().hex[:8]}"  # its own label of the process-wide gauge
     await ensure_topics(kafka, [TASKING_TOPIC])
     try:
-        data = MatchingStarted(request_id="r-outbox")
-        event = new_event(data, source="/test")
+        events = [new_event(MatchingStarted(request_id=f"r-outbox-{n}"), source="/test") for n in range(3)]
         async with UnitOfWork(sessions) as work:
-            work.publish(event, data)
+            for event in events:
+                work.publish(event, MatchingStarted.model_validate(event.data))
             await work.commit()
 
-        unreachable = OutboxRelay(service="test", sessions=sessions, settings=nowhere)
+        unreachable = OutboxRelay(service=service, sessions=sessions, settings=nowhere)
         async with _running(unreachable):
-            await asyncio.sleep(1.5)
-        assert [row.sent_at for row in await _rows(sessions)] == [None]
+            await eventually(lambda: _backlog_is(service, 3))  # what an operator sees while the broker is away
+        assert [row.sent_at for row in await _rows(sessions)] == [None] * 3
 
-        relay = OutboxRelay(service="test", sessions=sessions, settings=kafka)
+        relay = OutboxRelay(service=service, sessions=sessions, settings=kafka)
         async with _running(relay), TopicProbe(kafka, TASKING_TOPIC) as probe:
-            published = await probe.event("matching.started", request_id="r-outbox")
+            published = await probe.event("matching.started", request_id="r-outbox-2")
             await eventually(lambda: _all_sent(sessions))
-        assert published["id"] == event.id
+            await eventually(lambda: _backlog_is(service, 0))
+        assert published["id"] == events[2].id
     finally:
         await engine.dispose()
+
+
+async def _backlog_is(service: str, rows: int) -> bool:
+    return REGISTRY.get_sample_value("mutualaid_outbox_pending", {"service": service}) == rows
 
 
 async def test_events_a_broker_came_back_without_are_sent_again_once(database_url: str, kafka: CommonSettings) -> None:

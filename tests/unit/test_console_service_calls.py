@@ -1,4 +1,5 @@
-"""How the console calls the services: ids are URL-encoded, and an answer it cannot read is said in words."""
+"""How the console calls the services: ids are URL-encoded, an answer it cannot read is said in words, and
+each call carries the page request's correlation id."""
 
 from services.console.backend import path
 from shared.vocabulary import Role
@@ -33,3 +34,12 @@ def test_an_answer_that_is_not_json_is_a_page_in_words() -> None:
     answer = console(services, role=Role.AUDITOR).get("/requests/r-1")
     assert answer.status_code == 502
     assert "the requests service gave an answer the console cannot read" in answer.text
+
+
+def test_the_services_are_called_with_the_correlation_id_of_the_page_request() -> None:
+    services = FakeServices().on("GET", "/v1/requests/r-1", {"items": []})
+    services.on("GET", "/v1/proposals", {"items": []})
+    answer = console(services, role=Role.AUDITOR).get("/requests/r-1", headers={"X-Correlation-ID": "page-7"})
+    assert answer.headers["X-Correlation-ID"] == "page-7"
+    assert services.sent
+    assert {call.headers["X-Correlation-ID"] for call in services.sent} == {"page-7"}
