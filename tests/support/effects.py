@@ -120,5 +120,8 @@ async def inbox_applied_each_event_once(url: str, service: str, published: dict[
         for event in (CloudEvent.model_validate_json(record.value) for record in published[topic])
         if event.type in consumer.handlers
     }
-    inbox = await rows(url, "SELECT event_id FROM inbox")
-    assert Counter(event_id for (event_id,) in inbox) == Counter(handled)
+    inbox = Counter(event_id for (event_id,) in await rows(url, "SELECT event_id FROM inbox"))
+    missing, foreign = handled - set(inbox), set(inbox) - handled
+    assert not missing, f"{service}: {len(missing)} of {len(handled)} events it handles are not in its inbox"
+    assert not foreign, f"{service}: {len(foreign)} inbox entries name no event on the topics it reads"
+    assert set(inbox.values()) <= {1}, f"{service}: an event is in its inbox twice"
