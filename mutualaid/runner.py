@@ -48,9 +48,14 @@ class Stack:
     kafka_bootstrap_servers: str | None = None
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     console: bool = False  # also start the web console, once the services are ready
+    replicas: dict[str, int] = field(default_factory=dict)  # processes per service started at once (default 1)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def replicas_of(self, service: str) -> list[str]:
+        """The names of a service's processes started by start(): ["requests", "requests-2", ...]."""
+        return [service, *(f"{service}-{n}" for n in range(2, self.replicas.get(service, 1) + 1))]
 
     async def start(self, *, ready_timeout: float = 60.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +65,13 @@ class Stack:
         for service in SERVICES:
             self.ports.setdefault(service, free_port())
         try:
-            await asyncio.gather(*(self.start_service(s, ready_timeout=ready_timeout) for s in SERVICES))
+            await asyncio.gather(
+                *(
+                    self.start_service(service, replica=name, ready_timeout=ready_timeout)
+                    for service in SERVICES
+                    for name in self.replicas_of(service)
+                )
+            )
             if self.console:
                 await self.start_service(CONSOLE, ready_timeout=ready_timeout)
         except BaseException:

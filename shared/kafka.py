@@ -213,8 +213,8 @@ class OutboxRelay:
 
         Replicas share one PostgreSQL outbox; if each took the rows the others had not locked, a later
         event of an aggregate could go out before an earlier one. So one relay sends at a time (an
-        advisory lock, freed on commit or when its connection drops) and the others wait their turn.
-        SQLite has one process per file: nothing to take.
+        advisory lock, freed on commit or when its connection drops) and the others wait their turn
+        (docs/decisions/0013). SQLite has one process per file: nothing to take.
         """
         await advisory_xact_lock(session, zlib.crc32(f"outbox-relay:{self._service}".encode()))
 

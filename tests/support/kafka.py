@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, encode
 from shared.settings import CommonSettings
@@ -106,6 +106,11 @@ class Publisher:
     async def event(self, event: CloudEvent, data: EventData) -> None:
         await self.raw(data.topic, encode(event), key=data.subject())
 
+    async def again(self, records: list[ConsumerRecord]) -> None:
+        """Deliver records read from topics once more, as they were (topic, key, value, headers), in their order."""
+        acks = [await self._producer.send(r.topic, value=r.value, key=r.key, headers=list(r.headers)) for r in records]
+        await asyncio.gather(*acks)
+
     async def raw(self, topic: str, value: bytes, *, key: str = "k") -> None:
         await self._producer.send_and_wait(
             self._settings.namespaced(topic),
@@ -113,3 +118,60 @@ class Publisher:
             key=key.encode(),
             headers=[("content-type", CONTENT_TYPE.encode())],
         )
+
+
+async def read_topic(settings: CommonSettings, topic: str) -> list[ConsumerRecord]:
+    """Every record the topic (named as in code) holds now: partition by partition, each in offset order."""
+    name = settings.namespaced(topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, name)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: dict[TopicPartition, list[ConsumerRecord]] = {partition: [] for partition in partitions}
+        while [p for p in partitions if await consumer.position(p) < ends[p]]:
+            for partition, batch in (await consumer.getmany(timeout_ms=200)).items():
+                records[partition].extend(batch)
+        return [record for partition in partitions for record in records[partition]]
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(settings: CommonSettings, topics: list[str]) -> dict[TopicPartition, int]:
+    """Where each partition of the topics (named as in code) ends now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [p for topic in topics for p in await _partitions(consumer, settings.namespaced(topic))]
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def group_caught_up(
+    settings: CommonSettings, group: str, topics: list[str], *, ends: dict[TopicPartition, int] | None = None
+) -> bool:
+    """Whether the consumer group (named as in code) has committed every partition of the topics up to `ends`
+    (by default, where each partition ends now)."""
+    ends = ends or await end_offsets(settings, topics)
+    names = {settings.namespaced(topic) for topic in topics}
+    peek = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.namespaced(group),
+        enable_auto_commit=False,
+    )
+    await peek.start()  # never subscribes, so it does not join the group: it only reads the group's offsets
+    try:
+        partitions = [partition for partition in ends if partition.topic in names]
+        committed = [await peek.committed(partition) or 0 for partition in partitions]
+        return all(offset >= ends[partition] for offset, partition in zip(committed, partitions, strict=True))
+    finally:
+        await peek.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    await consumer.topics()  # loads the cluster's metadata
+    return [TopicPartition(topic, number) for number in sorted(consumer.partitions_for_topic(topic) or ())]

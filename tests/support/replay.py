@@ -17,12 +17,17 @@ async def every_plan_replays(tasking_db: Path) -> None:
 
 
 async def reconciles(workdir: Path, *, timeout: float = 20.0) -> None:
-    """`mutualaid reconcile` on the stack's databases reports nothing, once events in flight have arrived."""
-    cli = [
-        "reconcile",
-        f"--availability-database-url=sqlite+aiosqlite:///{workdir / 'availability.db'}",
-        f"--tasking-database-url=sqlite+aiosqlite:///{workdir / 'tasking.db'}",
-    ]
+    """`mutualaid reconcile` on the stack's SQLite databases reports nothing, once events in flight have arrived."""
+    await databases_reconcile(
+        availability=f"sqlite+aiosqlite:///{workdir / 'availability.db'}",
+        tasking=f"sqlite+aiosqlite:///{workdir / 'tasking.db'}",
+        timeout=timeout,
+    )
+
+
+async def databases_reconcile(*, availability: str, tasking: str, timeout: float = 20.0) -> None:
+    """`mutualaid reconcile` on these databases (URLs) reports nothing, once events in flight have arrived."""
+    cli = ["reconcile", f"--availability-database-url={availability}", f"--tasking-database-url={tasking}"]
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await asyncio.to_thread(CliRunner().invoke, app, cli)
