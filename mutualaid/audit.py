@@ -1,23 +1,109 @@
-"""Command-line access to the tasking audit trail and decision records, straight from the tasking database."""
+"""Command-line access to the tasking audit trail and decision records, straight from the tasking database,
+and to the trail's checkpoints on the broker."""
 
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlmodel import col, select
 
 from services.tasking import audit_store, queries
-from services.tasking.audit import Verdict
+from services.tasking.audit import Checkpoint, Verdict
 from services.tasking.config import TaskingSettings
 from services.tasking.models import PlanningRun, Proposal
 from shared import db
+from shared.cloudevents import InvalidEvent, parse
+from shared.events import AUDIT_TOPIC, AuditCheckpointed
 
 
-async def verify_database(database_url: str | None = None) -> Verdict:
-    """Verify the chain stored in the tasking database (the configured one unless a URL is given)."""
-    engine = db.create_engine(database_url or TaskingSettings().database_url)
+async def verify_database(database_url: str | None = None, checkpoints: Iterable[Checkpoint] = ()) -> Verdict:
+    """Verify the chain stored in the tasking database (the configured one unless a URL is given) with the
+    configured audit keys (TASKING_AUDIT_KEYS), against the checkpoints given."""
+    settings = TaskingSettings()
+    engine = db.create_engine(database_url or settings.database_url)
     try:
-        return await audit_store.verify_trail(sessions=db.session_factory(engine))
+        sessions = db.session_factory(engine)
+        audit_store.carry_keyring(sessions, settings.audit_keyring())
+        return await audit_store.verify_trail(sessions=sessions, checkpoints=checkpoints)
     finally:
         await engine.dispose()
+
+
+async def broker_checkpoints(settings: TaskingSettings | None = None) -> list[Checkpoint]:
+    """Every checkpoint on the audit topic, read from its start to its end as it is now (no consumer group).
+
+    Raises aiokafka's KafkaError when the broker cannot be reached. Records that are not checkpoints are
+    left out: `verify` ignores checkpoints without a valid signature anyway.
+    """
+    settings = settings or TaskingSettings()
+    topic = settings.namespaced(AUDIT_TOPIC)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    try:
+        await consumer.start()
+        await consumer.topics()  # loads the cluster's metadata
+        partitions = [TopicPartition(topic, number) for number in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        marks: list[Checkpoint] = []
+        while [partition for partition in partitions if await consumer.position(partition) < ends[partition]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                marks.extend(mark for record in records if (mark := _checkpoint_of(record.value)) is not None)
+        return marks
+    finally:
+        await consumer.stop()
+
+
+def _checkpoint_of(value: bytes | None) -> Checkpoint | None:
+    try:
+        event, data = parse(value or b"")
+    except InvalidEvent:
+        return None
+    if not isinstance(data, AuditCheckpointed):
+        return None
+    return Checkpoint(
+        seq=data.seq, hash=data.head_hash, at=event.time, key_version=data.key_version, signature=data.signature
+    )
+
+
+def checkpoint_line(mark: Checkpoint) -> str:
+    """A checkpoint as one line of JSON, as `mutualaid audit checkpoints` writes them and `verify` reads them."""
+    return json.dumps(
+        {
+            "seq": mark.seq,
+            "hash": mark.hash,
+            "at": mark.at.isoformat(),
+            "key_version": mark.key_version,
+            "signature": mark.signature,
+        }
+    )
+
+
+def read_checkpoints(path: Path) -> list[Checkpoint]:
+    """Checkpoints from a JSON-lines file (checkpoint_line); ValueError names the first line that is not one."""
+    marks = []
+    for number, text in enumerate(path.read_text().splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            fields = json.loads(text)
+            marks.append(
+                Checkpoint(
+                    seq=int(fields["seq"]),
+                    hash=str(fields["hash"]),
+                    at=datetime.fromisoformat(fields["at"]),
+                    key_version=int(fields["key_version"]),
+                    signature=str(fields["signature"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path}:{number} is not a checkpoint: {error}") from error
+    return marks
 
 
 async def replay_database(database_url: str | None, proposal_id: str | None) -> list[dict[str, Any]]:

@@ -12,7 +12,10 @@ from shared.broker import TANSU, EmbeddedBroker
 from shared.settings import CommonSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from services.availability.schemas import ReplacementResult, UnitReplacement
+    from services.tasking.audit import Checkpoint
 
 app = typer.Typer(help="Police mutual aid coordination platform.", no_args_is_help=True, add_completion=False)
 
@@ -193,16 +196,57 @@ def audit_verify(
     database_url: Annotated[
         str | None, typer.Option(help="The tasking database; defaults to TASKING_DATABASE_URL")
     ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(help="Also check against the checkpoints in this file (as `mutualaid audit checkpoints` writes)"),
+    ] = None,
+    broker: Annotated[
+        bool, typer.Option(help="Check against the checkpoints on the broker's audit topic (KAFKA_BOOTSTRAP_SERVERS)")
+    ] = True,
 ) -> None:
-    """Check the hash chain of the audit trail; names the first entry that does not verify."""
-    from mutualaid.audit import verify_database
+    """Check the audit trail: its keyed hash chain (TASKING_AUDIT_KEYS), that no entry is missing, and that it
+    still holds every checkpoint published; names the first entry that does not verify."""
+    from mutualaid.audit import broker_checkpoints, read_checkpoints, verify_database
 
-    verdict = asyncio.run(verify_database(database_url))
+    marks = []
+    if checkpoints is not None:
+        try:
+            marks.extend(read_checkpoints(checkpoints))
+        except (OSError, ValueError) as error:
+            raise typer.BadParameter(str(error), param_hint="--checkpoints") from error
+    if broker:
+        marks.extend(asyncio.run(_from_broker(broker_checkpoints)))
+    verdict = asyncio.run(verify_database(database_url, marks))
     if verdict.intact:
-        typer.echo(f"audit trail intact: {verdict.entries} entries")
+        typer.echo(f"audit trail intact: {verdict.entries} entries, {verdict.checkpoints} checkpoints hold")
         return
     typer.echo(f"audit trail BROKEN at entry {verdict.first_broken}: {verdict.reason}", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoints")
+def audit_checkpoints() -> None:
+    """Print the audit trail's checkpoints on the broker as JSON lines: keep the file where the database's
+    administrators cannot write, and check the trail against it with `verify --checkpoints`."""
+    from mutualaid.audit import broker_checkpoints, checkpoint_line
+
+    for mark in asyncio.run(_from_broker(broker_checkpoints)):
+        typer.echo(checkpoint_line(mark))
+
+
+async def _from_broker(read: "Callable[[], Awaitable[list[Checkpoint]]]") -> "list[Checkpoint]":
+    from aiokafka.errors import KafkaError
+
+    try:
+        async with asyncio.timeout(30):
+            return await read()
+    except (KafkaError, TimeoutError) as error:
+        typer.echo(
+            f"cannot read the checkpoints from the broker ({error or 'no answer in 30 s'}); "
+            "run with --no-broker to check the chain alone",
+            err=True,
+        )
+        raise typer.Exit(2) from error
 
 
 @audit_app.command("replay")

@@ -9,7 +9,15 @@ from pydantic import BaseModel
 
 from mutualaid.services import SERVICES, bootstrap, create_app
 from shared.cloudevents import CONTENT_TYPE, CloudEvent, EventData, registered
-from shared.events import AVAILABILITY_TOPIC, REQUESTS_TOPIC, TASKING_TOPIC, TOPICS, UnitState, dead_letter_topic
+from shared.events import (
+    AUDIT_TOPIC,
+    AVAILABILITY_TOPIC,
+    REQUESTS_TOPIC,
+    TASKING_TOPIC,
+    TOPICS,
+    UnitState,
+    dead_letter_topic,
+)
 from shared.settings import ServiceSettings
 
 CONTRACTS_DIR = Path(__file__).parent.parent / "contracts"
@@ -17,11 +25,18 @@ SCHEMA_BASE = "https://mutualaid.police.uk/contracts/"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE = "cloudevent-envelope"
 KAFKA_BINDING_VERSION = "0.5.0"
-PRODUCERS = {REQUESTS_TOPIC: "requests", AVAILABILITY_TOPIC: "availability", TASKING_TOPIC: "tasking"}
+PRODUCERS = {
+    REQUESTS_TOPIC: "requests",
+    AVAILABILITY_TOPIC: "availability",
+    TASKING_TOPIC: "tasking",
+    AUDIT_TOPIC: "tasking",
+}
+OPERATIONS = {topic: f"{producer}.send" for topic, producer in PRODUCERS.items()} | {AUDIT_TOPIC: "tasking.checkpoint"}
 TOPIC_DESCRIPTIONS = {
     REQUESTS_TOPIC: "Mutual aid requests as operators submit them.",
     AVAILABILITY_TOPIC: "Units forces declare they can lend, their changes, and their commitment to approved taskings.",
     TASKING_TOPIC: "Planning of each request: proposals, coordinators' decisions, and requests nobody can fill.",
+    AUDIT_TOPIC: "Signed checkpoints of the tasking audit trail, one per decision: its anchor outside the database.",
 }
 DLQ_HEADERS = {
     "dlq-reason": "Why the consumer could not process the message.",
@@ -135,7 +150,7 @@ def _channels(events: dict[str, type[EventData]]) -> dict[str, Any]:
 
 def _operations(events: dict[str, type[EventData]]) -> dict[str, Any]:
     return {
-        f"{PRODUCERS[topic]}.send": {
+        OPERATIONS[topic]: {
             "action": "send",
             "channel": _ref("channels", topic),
             "title": f"The {PRODUCERS[topic]} service publishes to {topic}",

@@ -11,7 +11,8 @@ from shared.vocabulary import Capability, GeoPoint, LendingScope, Need, Priority
 REQUESTS_TOPIC = "mutualaid.requests.v1"
 AVAILABILITY_TOPIC = "mutualaid.availability.v1"
 TASKING_TOPIC = "mutualaid.tasking.v1"
-TOPICS = (REQUESTS_TOPIC, AVAILABILITY_TOPIC, TASKING_TOPIC)
+AUDIT_TOPIC = "mutualaid.audit.v1"
+TOPICS = (REQUESTS_TOPIC, AVAILABILITY_TOPIC, TASKING_TOPIC, AUDIT_TOPIC)
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -358,3 +359,27 @@ class TaskingStoodDown(_TaskingEvent):
     event_type = "tasking.stood_down"
     stood_down_by: str
     reason: str = ""
+
+
+# --- audit topic ----------------------------------------------------------------------------------
+
+
+@register
+class AuditCheckpointed(EventData):
+    """The tasking audit trail as a decision left it: how many entries and the newest one's hash, signed.
+
+    Kept outside the database, checkpoints let `mutualaid audit verify` find entries deleted from the end of
+    the trail or a trail rewritten under another key (docs/decisions/0015).
+    """
+
+    event_type = "audit.checkpointed"
+    topic = AUDIT_TOPIC
+    seq: int = Field(ge=1, description="The sequence number of the trail's newest entry: how many entries it holds")
+    head_hash: str = Field(pattern="^[0-9a-f]{64}$", description="That entry's hash (HMAC-SHA256, hex)")
+    key_version: int = Field(ge=1, description="The version of the audit key that signed the checkpoint")
+    signature: str = Field(
+        pattern="^[0-9a-f]{64}$", description='HMAC-SHA256 (hex) of "checkpoint:{seq}:{head_hash}" under that key'
+    )
+
+    def subject(self) -> str:
+        return "audit"

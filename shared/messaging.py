@@ -52,6 +52,7 @@ class UnitOfWork:
         self._sessions = sessions
         self._on_commit = on_commit
         self._published = False
+        self._last_steps: dict[str, Callable[[], None]] = {}
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
@@ -86,7 +87,15 @@ class UnitOfWork:
         self.session.add(InboxEntry(consumer=consumer, event_id=event.id, event_type=event.type))
         return False
 
+    def at_commit(self, name: str, step: Callable[[], None]) -> None:
+        """Run `step` just before the transaction commits, in it; a later step of the same name replaces it
+        (what a transaction says last, for example the audit trail's newest checkpoint)."""
+        self._last_steps[name] = step
+
     async def commit(self) -> None:
+        steps, self._last_steps = self._last_steps, {}
+        for step in steps.values():
+            step()
         await self.session.commit()
         if self._published:
             self._published = False

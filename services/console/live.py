@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from shared.events import TOPICS
+from shared.events import AUDIT_TOPIC, TOPICS
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ async def follow_events(settings: CommonSettings, hub: Hub) -> None:
     """Read every topic from its end and publish a notice per event, until cancelled; reconnects on errors."""
     while True:
         consumer = AIOKafkaConsumer(
-            *(settings.namespaced(topic) for topic in TOPICS),
+            *(settings.namespaced(topic) for topic in TOPICS if topic != AUDIT_TOPIC),  # nothing on a page shows
             bootstrap_servers=settings.kafka_bootstrap_servers,
             auto_offset_reset="latest",
             enable_auto_commit=False,

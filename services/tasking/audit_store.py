@@ -1,6 +1,6 @@
 """Storing and reading the audit trail; the chain rules are in services.tasking.audit."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from sqlalchemy import update
@@ -9,9 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.tasking.audit import (
     PROPOSAL_STATUS_OF_ACTION,
+    Checkpoint,
+    Keyring,
     StoredEntry,
     Verdict,
-    entry_hash,
+    seal,
     status_on_trail,
     verify,
 )
@@ -21,6 +23,20 @@ from shared.db import SessionFactory
 from shared.messaging import utcnow
 
 BODY_FIELDS = ("seq", "at", "action", "request_id", "proposal_id", "actor", "role", "detail")
+KEYRING = "audit_keyring"  # the key of the audit keyring in a tasking session's info
+
+
+def carry_keyring(sessions: SessionFactory, keyring: Keyring) -> None:
+    """Give every session the factory makes the keyring that appends seal entries with."""
+    sessions.configure(info={KEYRING: keyring})
+
+
+def keyring_of(session: AsyncSession) -> Keyring:
+    """The keyring the session carries; RuntimeError when its factory was given none (carry_keyring)."""
+    keyring = session.info.get(KEYRING)
+    if not isinstance(keyring, Keyring):
+        raise RuntimeError("this session carries no audit keyring: give its factory one with carry_keyring")
+    return keyring
 
 
 async def hold_head(session: AsyncSession) -> None:
@@ -41,7 +57,9 @@ async def append(
     proposal_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add an entry after the newest one, in the caller's transaction, and move the head to it."""
+    """Add an entry after the newest one, sealed with the session's keyring, in the caller's transaction,
+    and move the head to it. RuntimeError when the session carries no keyring or the head row is missing."""
+    keyring = keyring_of(session)
     await hold_head(session)
     head = await session.get(AuditHead, 1, populate_existing=True)
     if head is None:
@@ -58,7 +76,7 @@ async def append(
         previous_hash=head.hash,
         hash="",
     )
-    entry.hash = entry_hash(entry.previous_hash, body_of(entry))
+    entry.key_version, entry.hash = seal(keyring, entry.previous_hash, body_of(entry))
     head.seq, head.hash = entry.seq, entry.hash
     session.add_all([entry, head])
     return entry
@@ -77,8 +95,11 @@ async def list_entries(*, sessions: SessionFactory, request_id: str | None, limi
         return list((await session.exec(query)).all())
 
 
-async def verify_trail(*, sessions: SessionFactory, page: int = 1000) -> Verdict:
-    """Verify the whole chain, reading it in pages."""
+async def verify_trail(
+    *, sessions: SessionFactory, checkpoints: Iterable[Checkpoint] = (), page: int = 1000
+) -> Verdict:
+    """Verify the whole chain, read in pages, with the sessions' keyring, against the checkpoints given and the
+    trail's head row. RuntimeError when the sessions carry no keyring."""
 
     async def stored() -> AsyncIterator[StoredEntry]:
         after = 0
@@ -87,12 +108,22 @@ async def verify_trail(*, sessions: SessionFactory, page: int = 1000) -> Verdict
                 query = select(AuditEntry).where(AuditEntry.seq > after).order_by(col(AuditEntry.seq)).limit(page)
                 rows = list((await session.exec(query)).all())
             for row in rows:
-                yield StoredEntry(seq=row.seq, body=body_of(row), previous_hash=row.previous_hash, hash=row.hash)
+                yield StoredEntry(
+                    seq=row.seq,
+                    body=body_of(row),
+                    previous_hash=row.previous_hash,
+                    hash=row.hash,
+                    key_version=row.key_version,
+                )
             if len(rows) < page:
                 return
             after = rows[-1].seq
 
-    return verify([entry async for entry in stored()])
+    async with sessions() as session:
+        keyring = keyring_of(session)
+        head = await session.get(AuditHead, 1)
+    entries = [entry async for entry in stored()]
+    return verify(entries, keyring, checkpoints, head=head.seq if head else None)
 
 
 async def proposal_statuses_on_trail(*, sessions: SessionFactory) -> dict[str, str]:

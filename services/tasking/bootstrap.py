@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 
 from services.tasking.api import router
+from services.tasking.audit_store import carry_keyring
 from services.tasking.commands import record_refusal
 from services.tasking.config import TaskingSettings
 from services.tasking.consumers import register_consumers
@@ -46,6 +47,7 @@ def travel_model(settings: TaskingSettings) -> FerryAwareTravel:
 def create_app(settings: TaskingSettings | None = None) -> FastAPI:
     settings = settings or TaskingSettings()
     runtime = ServiceRuntime(settings, migrations_dir=MIGRATIONS)
+    carry_keyring(runtime.sessions, settings.audit_keyring())
     scheduler = PlanningScheduler(window_s=settings.batch_window_ms / 1000, sweep_s=settings.planning_sweep_s)
     deps = TaskingDeps(
         uow=runtime.uow,

@@ -2,10 +2,13 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.tasking.audit import UNKEYED, Keyring
 from shared.settings import ServiceSettings
+
+DEVELOPMENT_AUDIT_KEY = "mutualaid-development-audit-key-not-for-production"
 
 
 class TaskingSettings(ServiceSettings):
@@ -43,3 +46,31 @@ class TaskingSettings(ServiceSettings):
         description="Days a planning run's inputs are kept; then they are emptied, the run and its digest kept, "
         "and its proposals can no longer be explained or replayed. 0 keeps them (docs/decisions/0008)",
     )
+    audit_keys: dict[int, SecretStr] = Field(
+        default_factory=lambda: {1: SecretStr(DEVELOPMENT_AUDIT_KEY)},
+        description='The audit trail\'s keys by version, as JSON ({"1": "..."}), at least 32 characters each; '
+        "keep every version whose entries are still to be verified (docs/decisions/0015)",
+    )
+    audit_key_version: int | None = Field(
+        None, description="The key version new audit entries are sealed with; the highest version when unset"
+    )
+
+    def audit_keyring(self) -> Keyring:
+        """The audit keys as a keyring, sealing with the configured version."""
+        keys = {version: secret.get_secret_value().encode() for version, secret in self.audit_keys.items()}
+        return Keyring(keys=keys, current=self.audit_key_version or max(keys))
+
+    @model_validator(mode="after")
+    def _check_audit_keys(self) -> "TaskingSettings":
+        if not self.audit_keys:
+            raise ValueError("TASKING_AUDIT_KEYS must hold at least one key")
+        if UNKEYED in self.audit_keys:
+            raise ValueError(f"TASKING_AUDIT_KEYS: version {UNKEYED} is reserved for entries written before keys")
+        if any(len(secret.get_secret_value()) < 32 for secret in self.audit_keys.values()):
+            raise ValueError("TASKING_AUDIT_KEYS: every key must be at least 32 characters")
+        if self.audit_key_version is not None and self.audit_key_version not in self.audit_keys:
+            raise ValueError(f"TASKING_AUDIT_KEY_VERSION {self.audit_key_version} is not in TASKING_AUDIT_KEYS")
+        development = any(secret.get_secret_value() == DEVELOPMENT_AUDIT_KEY for secret in self.audit_keys.values())
+        if self.environment == "production" and development:
+            raise ValueError("TASKING_AUDIT_KEYS must hold real keys in production, not the development key")
+        return self

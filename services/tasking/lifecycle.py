@@ -12,12 +12,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.tasking import audit_store
+from services.tasking.audit import Keyring, checkpoint
 from services.tasking.domain import RequestState
-from services.tasking.models import Proposal, RequestView
+from services.tasking.models import AuditEntry, Proposal, RequestView
 from shared import correlation
 from shared.auth import Principal
 from shared.cloudevents import CloudEvent, EventData, new_event
-from shared.events import ProposalStatus, ProposalSuperseded
+from shared.events import AuditCheckpointed, ProposalStatus, ProposalSuperseded
 from shared.messaging import UnitOfWork, UowFactory
 
 SOURCE = "/mutualaid/tasking"
@@ -54,8 +55,9 @@ async def audit(
     principal: Principal | None = None,
     **detail: object,
 ) -> None:
-    """An entry in the audit trail, in the caller's transaction; no principal means tasking itself decided."""
-    await audit_store.append(
+    """An entry in the audit trail, in the caller's transaction; no principal means tasking itself decided.
+    The transaction also publishes a signed checkpoint of the trail as its last entry leaves it."""
+    entry = await audit_store.append(
         work.session,
         action=action,
         principal=principal,
@@ -63,6 +65,14 @@ async def audit(
         proposal_id=proposal_id,
         detail=detail,
     )
+    keyring = audit_store.keyring_of(work.session)
+    work.at_commit(AuditCheckpointed.event_type, lambda: _publish_checkpoint(work, keyring, entry))
+
+
+def _publish_checkpoint(work: UnitOfWork, keyring: Keyring, entry: AuditEntry) -> None:
+    mark = checkpoint(keyring, seq=entry.seq, head=entry.hash, at=entry.at)
+    data = AuditCheckpointed(seq=mark.seq, head_hash=mark.hash, key_version=mark.key_version, signature=mark.signature)
+    work.publish(new_event(data, source=SOURCE), data)
 
 
 async def proposals_of(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from services.tasking.domain import Period, RequestState, tours
@@ -163,7 +163,8 @@ class PlanningRun(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """One decision or refusal, chained to the entry before it by hash; rows are only ever appended."""
+    """One decision or refusal, chained to the entry before it by a keyed hash (services.tasking.audit);
+    rows are only ever appended. `key_version` names the key that sealed it (0: written before keys)."""
 
     __tablename__ = "audit_entry"
 
@@ -177,6 +178,7 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     previous_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    key_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class AuditHead(SQLModel, table=True):

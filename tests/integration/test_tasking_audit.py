@@ -2,13 +2,18 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from typer.testing import CliRunner
+from sqlalchemy import text, update
+from sqlmodel import col, select
+from typer.testing import CliRunner, Result
 
 from mutualaid.cli import app
+from services.tasking import audit_store
+from services.tasking.audit import GENESIS, entry_hash
+from services.tasking.models import AuditEntry, AuditHead
 from shared.auth import Role
 from shared.events import TASKING_TOPIC
 from shared.settings import CommonSettings
@@ -89,23 +94,91 @@ async def test_a_regional_coordinator_cannot_approve_units_from_another_region(
     assert national.status_code == 200
 
 
-async def test_changing_one_byte_of_a_stored_entry_is_found_and_named(
-    service: RunningService, kafka: CommonSettings, database_url: str
+async def verify_with_the_cli(database_url: str, kafka: CommonSettings, *options: str) -> Result:
+    """`mutualaid audit verify` on the tasking database, against the checkpoints on the test's broker."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers, "KAFKA_NAMESPACE": kafka.kafka_namespace}
+    cli = ["audit", "verify", "--database-url", database_url, *options]
+    return await asyncio.to_thread(lambda: CliRunner().invoke(app, cli, env=env))  # the CLI runs its own event loop
+
+
+async def rewrite_from(service: RunningService, seq: int) -> None:
+    """Change entry `seq` and recompute every hash after it, as someone without the audit key would (plain
+    SHA-256), keeping each entry's key version and moving the head."""
+    async with service.runtime.sessions() as session:
+        rows = list((await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all())
+        previous = rows[seq - 2].hash if seq > 1 else GENESIS
+        for row in rows[seq - 1 :]:
+            row.actor = "someone-else" if row.seq == seq else row.actor
+            row.previous_hash, row.hash = previous, entry_hash(previous, audit_store.body_of(row), None)
+            previous = row.hash
+            session.add(row)
+        await session.exec(update(AuditHead).values(hash=previous))
+        await session.commit()
+
+
+ONE_BYTE = "UPDATE audit_entry SET actor = 'X' || actor WHERE seq = 2"
+HEAD_BACK = "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_entry WHERE seq = 2)"
+SWAP = ("UPDATE audit_entry SET seq = -2 WHERE seq = 2", "UPDATE audit_entry SET seq = 2 WHERE seq = 3")
+TAMPERS = {  # what is done to a trail of 4 entries, the first entry it breaks, and why
+    "one byte changed": ([ONE_BYTE], 2, "its content does not match its hash"),
+    "a middle entry deleted": (["DELETE FROM audit_entry WHERE seq = 2"], 2, "entry 2 is missing"),
+    "the newest entries deleted and the head moved back": (
+        ["DELETE FROM audit_entry WHERE seq >= 3", HEAD_BACK],
+        3,
+        "entries 3..4 are missing: a checkpoint records 4",
+    ),
+    "two entries swapped": (
+        [*SWAP, "UPDATE audit_entry SET seq = 3 WHERE seq = -2"],
+        2,
+        "its previous_hash is not the hash of the entry before it",
+    ),
+    "rewritten from an entry on, without the key": ([], 2, "its content does not match its hash"),
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERS)
+async def test_each_kind_of_tampering_is_found_and_the_first_bad_entry_named(
+    service: RunningService, kafka: CommonSettings, database_url: str, tamper: str
+) -> None:
+    for _ in range(4):
+        await proposed_request(service, kafka)
+    intact = await verify_with_the_cli(database_url, kafka)
+    assert (intact.exit_code, intact.output.strip()) == (0, "audit trail intact: 4 entries, 4 checkpoints hold")
+
+    statements, first_bad, reason = TAMPERS[tamper]
+    async with service.runtime.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
+    if not statements:
+        await rewrite_from(service, 2)
+
+    result = await verify_with_the_cli(database_url, kafka)
+    assert result.exit_code == 1
+    assert f"audit trail BROKEN at entry {first_bad}: {reason}" in result.output
+
+
+async def test_deleted_newest_entries_are_found_against_an_exported_checkpoint_file(
+    service: RunningService, kafka: CommonSettings, database_url: str, tmp_path: Path
 ) -> None:
     for _ in range(3):
         await proposed_request(service, kafka)
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers, "KAFKA_NAMESPACE": kafka.kafka_namespace}
+    exported = await asyncio.to_thread(lambda: CliRunner().invoke(app, ["audit", "checkpoints"], env=env))
+    assert exported.exit_code == 0
+    (tmp_path / "checkpoints.jsonl").write_text(exported.output)
     async with service.runtime.engine.begin() as connection:
-        actor = (await connection.execute(text("SELECT actor FROM audit_entry WHERE seq = 2"))).scalar_one()
-        forged = ("X" + actor[1:]) if actor[0] != "X" else ("Y" + actor[1:])
-        await connection.execute(text("UPDATE audit_entry SET actor = :actor WHERE seq = 2"), {"actor": forged})
+        await connection.execute(text("DELETE FROM audit_entry WHERE seq = 3"))
+        await connection.execute(text("UPDATE audit_head SET seq = 2"))
 
-    verdict = (await service.client.get("/v1/audit/verify", headers=AUDITOR)).json()
-    assert (verdict["intact"], verdict["first_broken"]) == (False, 2)
-    assert verdict["reason"] == "its content does not match its hash"
-    cli = ["audit", "verify", "--database-url", database_url]
-    result = await asyncio.to_thread(CliRunner().invoke, app, cli)  # the CLI runs its own event loop
+    offline = ["--no-broker", "--checkpoints", str(tmp_path / "checkpoints.jsonl")]
+    result = await verify_with_the_cli(database_url, kafka, *offline)
     assert result.exit_code == 1
-    assert "BROKEN at entry 2" in result.output
+    assert "BROKEN at entry 3: entries 3..3 are missing: a checkpoint records 3" in result.output
+    chain_alone = await verify_with_the_cli(database_url, kafka, "--no-broker")
+    assert (chain_alone.exit_code, chain_alone.output.strip()) == (
+        0,
+        "audit trail intact: 2 entries, 0 checkpoints hold",
+    )
 
 
 async def test_only_auditors_and_coordinators_read_the_trail(service: RunningService) -> None:
