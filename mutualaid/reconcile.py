@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from services.availability import queries as availability
 from services.availability.config import AvailabilitySettings
-from services.tasking import commands, queries
+from services.tasking import audit_store, commands, queries
 from services.tasking.config import TaskingSettings
 from services.tasking.domain import ENDED_STATES
 from services.tasking.queries import Holding
@@ -87,6 +87,7 @@ async def repair(databases: Databases, findings: list[Finding]) -> list[str]:
     requests = sorted({f.request_id for f in findings if f.kind == REPAIRABLE and f.request_id})
     engine = db.create_engine(databases.tasking)
     sessions = db.session_factory(engine)
+    audit_store.carry_keyring(sessions, TaskingSettings().audit_keyring())  # each release is audited
     try:
         released = []
         for request_id in requests:

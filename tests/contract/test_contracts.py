@@ -142,6 +142,7 @@ def test_asyncapi_operations_send_each_topic_from_its_producing_service() -> Non
         ("requests", "#/channels/mutualaid.requests.v1"),
         ("availability", "#/channels/mutualaid.availability.v1"),
         ("tasking", "#/channels/mutualaid.tasking.v1"),
+        ("tasking", "#/channels/mutualaid.audit.v1"),
     }
 
 

@@ -34,7 +34,7 @@ def of_kind(kind: str) -> dict[str, dict[str, Any]]:
 def test_docker_compose_reads_the_compose_file_and_runs_every_process() -> None:
     compose = shutil.which("docker-compose")
     assert compose, "the deployment tests need Debian's docker-compose package: apt-get install docker-compose"
-    environment = os.environ | {"MUTUALAID_JWT_SECRET": "x" * 32}
+    environment = os.environ | {"MUTUALAID_JWT_SECRET": "x" * 32, "TASKING_AUDIT_KEYS": '{"1": "' + "k" * 32 + '"}'}
     checked = subprocess.run([compose, "config", "-q"], cwd=ROOT, env=environment, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
