@@ -15,7 +15,7 @@ from services.tasking import audit_store
 from services.tasking.audit import GENESIS, entry_hash
 from services.tasking.models import AuditEntry, AuditHead
 from shared.auth import Role
-from shared.events import TASKING_TOPIC
+from shared.events import AUDIT_TOPIC, TASKING_TOPIC
 from shared.settings import CommonSettings
 from tests.integration.test_tasking_service import COORDINATOR, STAFFORD, declare, submit, unit_state
 from tests.support.builders import bearer
@@ -185,3 +185,20 @@ async def test_only_auditors_and_coordinators_read_the_trail(service: RunningSer
     operator = bearer(Role.OPERATOR, force="west-midlands")
     assert (await service.client.get("/v1/audit", headers=operator)).status_code == 403
     assert (await service.client.get("/v1/audit", headers=COORDINATOR)).status_code == 200
+
+
+async def test_decisions_racing_each_leave_a_checkpoint_that_holds(
+    service: RunningService, kafka: CommonSettings, database_url: str
+) -> None:
+    request_id = await proposed_request(service, kafka)
+    approve = f"/v1/proposals/{await proposal_id_of(service, request_id)}/approve"
+    operator = bearer(Role.OPERATOR, force="west-midlands")
+    racing = [service.client.post(approve, json={}, headers=operator) for _ in range(12)]
+    racing.append(service.client.post(approve, json={"reason": "agreed"}, headers=COORDINATOR))
+    answers = sorted(response.status_code for response in await asyncio.gather(*racing))
+    assert answers == [200] + [403] * 12
+
+    async with TopicProbe(kafka, AUDIT_TOPIC) as probe:  # every transaction's checkpoint reached the broker
+        await probe.event("audit.checkpointed", seq=14)
+    result = await verify_with_the_cli(database_url, kafka)
+    assert (result.exit_code, result.output.strip()) == (0, "audit trail intact: 14 entries, 14 checkpoints hold")
