@@ -93,6 +93,7 @@ def demand_of(
         needs=needs,
         regions=regions,
         in_need=in_need,
+        excluded=frozenset(request.excluded_units),
     )
 
 
@@ -120,10 +121,8 @@ async def pool_for(
     ]
     period = (min(r.required_by for r in batch), max(r.end for r in batch))
     busy = {u.unit_id for u in units if any(w.start < period[1] and period[0] < w.end for w in held.get(u.unit_id, ()))}
-    excluded = {unit_id for request in batch for unit_id in request.excluded_units}
     set_aside = [set_aside_entry(u, "HELD_BY_ANOTHER_PROPOSAL") for u in units if u.unit_id in busy]
-    set_aside += [set_aside_entry(u, "FAILED_TO_COMMIT") for u in units if u.unit_id in excluded - busy]
-    free = [u for u in units if u.unit_id not in busy | excluded]
+    free = [u for u in units if u.unit_id not in busy]
     lendable = lendable_in(units, period, await reserves(work.session))
     return Pool(units=free, lendable=lendable, set_aside=set_aside)
 

@@ -212,3 +212,22 @@ async def test_one_planning_run_at_a_time_across_replicas_on_postgresql(tmp_path
             assert await system.plan() == 1
         assert other == [False]
         assert in_another_replica(urls["tasking"], try_lock) is True
+
+
+async def test_a_unit_refused_for_one_request_is_still_offered_to_another_planned_with_it(system: Harness) -> None:
+    await declare(system, "warwickshire", "PSU")
+    await declare(system, "merseyside", "PSU")
+    await declare(system, "greater-manchester", "PSU")
+    first = await submit(system, "west-midlands", "PSU", quantity=2)
+    await system.plan()
+    await system.deliver()
+    national = next(p for p in await proposals(system, first) if p["tier"] == "NATIONAL")
+    [refused] = [allocation["unit_id"] for allocation in national["allocations"]]
+    checked(await decide(system, "reject", national["id"], NATIONAL), 200)
+    second = await submit(system, "staffordshire", "PSU")  # planned in the same run as the first's new plan
+
+    await system.plan()
+    await system.deliver()
+    again = [a["unit_id"] for p in await proposals(system, first, "PENDING") for a in p["allocations"]]
+    assert refused not in again
+    assert [a["unit_id"] for a in (await pending(system, second))["allocations"]] == [refused]

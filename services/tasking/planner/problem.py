@@ -38,6 +38,7 @@ class Demand:
     needs: list[Need]
     regions: frozenset[str] | None = None  # regional tier: only units of these regions; None: national
     in_need: frozenset[tuple[str, Capability]] = frozenset()  # forces asking for a capability at the same time
+    excluded: frozenset[str] = frozenset()  # units that failed to commit to the request, or were refused for it
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def exclusion(unit: Candidate, demand: Demand) -> str | None:
     """Why a unit of the right capability cannot serve the demand at all (a reason code), or None."""
     if unit.status != UnitStatus.AVAILABLE:
         return "NOT_AVAILABLE"
+    if unit.unit_id in demand.excluded:
+        return "FAILED_TO_COMMIT"
     if unit.force == demand.requesting_force:
         return "HOST_FORCE"
     if not scope_allows(unit.scope, unit.region, demand.requesting_region):

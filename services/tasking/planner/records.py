@@ -90,6 +90,7 @@ def _demand_json(demand: Demand) -> dict[str, Any]:
         "needs": [{"capability": need.capability.value, "quantity": need.quantity} for need in demand.needs],
         "regions": sorted(demand.regions) if demand.regions is not None else None,
         "in_need": sorted([force, capability.value] for force, capability in demand.in_need),
+        "excluded": sorted(demand.excluded),
     }
 
 
@@ -104,6 +105,7 @@ def _demand(item: dict[str, Any]) -> Demand:
         needs=[Need.model_validate(need) for need in item["needs"]],
         regions=frozenset(item["regions"]) if item["regions"] is not None else None,
         in_need=frozenset((force, Capability(capability)) for force, capability in item.get("in_need", [])),
+        excluded=frozenset(item.get("excluded", [])),  # runs recorded before set these units aside instead
     )
 
 
