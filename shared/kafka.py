@@ -96,6 +96,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._last_contact: float | None = None  # time.monotonic() of the broker's last answer
         self._cluster: str | None = None  # the cluster id the broker gave when the relay first reached it
+        self._replaced = False  # another broker answered: everything sent to the old one goes out again
 
     def wake(self) -> None:
         self._wake.set()
@@ -150,7 +151,11 @@ class OutboxRelay:
         try:
             await producer.start()
             await self._check_cluster(producer)
-            await self.refill_if_the_broker_forgot()
+            if self._replaced:
+                await self.send_everything_again()
+                self._replaced = False
+            else:
+                await self.refill_if_the_broker_forgot()
         except BaseException:
             await producer.stop()
             raise
@@ -170,6 +175,7 @@ class OutboxRelay:
             metadata = await producer.client.send(node, MetadataRequest([]))
         cluster = getattr(metadata, "cluster_id", None)
         if self._cluster is not None and cluster != self._cluster:
+            self._replaced = True
             raise BrokerReplaced(f"cluster id {self._cluster} became {cluster}")
         self._cluster = cluster
 
@@ -197,6 +203,21 @@ class OutboxRelay:
         log.warning("the broker holds nothing of %s: sending %d event(s) again", ", ".join(forgotten), count)
         return count
 
+    async def send_everything_again(self) -> int:
+        """Mark every retained sent row unsent, so that all go out again in order; returns how many rows.
+
+        For a relay that saw another broker answer: topics that already hold something there (a batch sent
+        as the broker changed, another replica's refill) may still miss what the old broker held, so
+        "holds nothing" cannot tell what was lost. Consumers apply each event once (inbox).
+        """
+        async with self._sessions() as session:
+            again = update(OutboxMessage).where(col(OutboxMessage.sent_at).is_not(None)).values(sent_at=None)
+            result = await session.exec(again)
+            await session.commit()
+        count = int(result.rowcount or 0)
+        log.warning("another broker answers: sending %d retained event(s) again", count)
+        return count
+
     async def _holds_nothing(self, topic: str) -> bool:
         probe = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers, enable_auto_commit=False)
         await probe.start()
@@ -220,6 +241,9 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Send one batch of unsent rows, wait for every ack, then mark them sent; returns the batch size.
+
+        Marks them only if the broker's cluster id was the one the relay knows before and after the sends,
+        else raises BrokerReplaced (a restarted broker took the batch, or part of it: run() sends all again).
 
         Raises DatabaseUnavailable when the database cannot be reached or drops the connection (the rows
         stay unsent, or are sent again: consumers apply each event once), KafkaError when the broker fails.
@@ -251,7 +275,11 @@ class OutboxRelay:
                 return 0
             backlog = len(rows) if len(rows) < self._batch_size else await _unsent(session)
             OUTBOX_PENDING.labels(self._service).set(backlog)
+            # The producer reconnects by itself: only a broker that answered with the same cluster id before
+            # and after the batch can have kept it; a batch sent across a restart stays unsent (BrokerReplaced).
+            await self._check_cluster(self._producer)
             await self._send(rows)
+            await self._check_cluster(self._producer)
             self._last_contact = time.monotonic()
             ids = [row.id for row in rows]
             await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))

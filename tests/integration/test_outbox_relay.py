@@ -4,7 +4,8 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from prometheus_client import REGISTRY
 from sqlalchemy import text
@@ -12,10 +13,10 @@ from sqlmodel import select
 
 from services.requests.bootstrap import MIGRATIONS
 from shared import db, migrations
-from shared.broker import free_port
+from shared.broker import EmbeddedBroker, free_port
 from shared.cloudevents import new_event
 from shared.events import TASKING_TOPIC, MatchingStarted
-from shared.kafka import OutboxRelay, ensure_topics
+from shared.kafka import BrokerReplaced, OutboxRelay, ensure_topics
 from shared.messaging import OutboxMessage, UnitOfWork
 from shared.settings import CommonSettings
 from tests.support.infra import fresh_postgres_database
@@ -88,6 +89,52 @@ async def test_events_a_broker_came_back_without_are_sent_again_once(database_ur
         await engine.dispose()
 
 
+async def test_a_batch_sent_to_a_broker_that_restarted_empty_after_the_relays_check_loses_no_earlier_event(
+    database_url: str, kafka: CommonSettings
+) -> None:
+    """The broker restarts empty (same address, new cluster id) after the relay last checked it, and the relay's
+    producer, reconnecting by itself, takes the next batch there. That topic then holds something, yet not the
+    events the old broker lost: they must go out again all the same."""
+    await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+    engine = db.create_engine(database_url)
+    sessions = db.session_factory(engine)
+    with EmbeddedBroker() as broker:
+        settings = kafka.model_copy(
+            update={"kafka_bootstrap_servers": broker.bootstrap_servers, "outbox_poll_interval_s": 3600.0}
+        )  # the relay checks the broker when woken only: the test says when
+        try:
+            first, second = await _written(sessions, "r-before"), None
+            relay = OutboxRelay(service="test", sessions=sessions, settings=settings)
+            async with _kept_running(relay):
+                await ensure_topics(settings, [TASKING_TOPIC])
+                relay.wake()
+                await eventually(lambda: _all_sent(sessions))
+                broker.stop()
+                broker.start()  # the same port, nothing on it
+                await ensure_topics(settings, [TASKING_TOPIC])  # as the services set their topics up again
+                second = await _written(sessions, "r-after")
+                with contextlib.suppress(BrokerReplaced):
+                    await relay.publish_pending()  # the batch right after a check the old broker passed
+                relay.wake()
+                async with TopicProbe(settings, TASKING_TOPIC) as probe:
+                    await probe.event("matching.started", request_id="r-after")
+                    await probe.event("matching.started", request_id="r-before")  # lost with the old broker
+                await eventually(lambda: _all_sent(sessions))
+            assert {json.loads(record.value)["id"] for record in probe.records} == {first, second}
+        finally:
+            await engine.dispose()
+
+
+async def _written(sessions: db.SessionFactory, request_id: str) -> str:
+    """Commit one matching.started event to the outbox (without waking a relay); returns its id."""
+    data = MatchingStarted(request_id=request_id)
+    event = new_event(data, source="/test")
+    async with UnitOfWork(sessions) as work:
+        work.publish(event, data)
+        await work.commit()
+    return event.id
+
+
 @contextlib.asynccontextmanager
 async def _running(relay: OutboxRelay) -> AsyncIterator["asyncio.Task[None]"]:
     task = asyncio.create_task(relay.run())
@@ -98,6 +145,31 @@ async def _running(relay: OutboxRelay) -> AsyncIterator["asyncio.Task[None]"]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await relay.stop()
+
+
+@contextlib.asynccontextmanager
+async def _kept_running(relay: OutboxRelay) -> AsyncIterator[None]:
+    """Run the relay, and run it again when it stops on BrokerReplaced, as a service's runtime does."""
+
+    async def keep() -> None:
+        while True:
+            with contextlib.suppress(BrokerReplaced):
+                await relay.run()
+
+    async with _running_task(keep()):
+        yield
+    await relay.stop()
+
+
+@contextlib.asynccontextmanager
+async def _running_task(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _rows(sessions: db.SessionFactory) -> list[OutboxMessage]:
