@@ -67,6 +67,29 @@ async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitio
         await admin.close()
 
 
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop an aiokafka consumer; a CancelledError its stop raises of itself is logged, not passed on.
+
+    aiokafka's stop can raise CancelledError although nobody cancelled the caller (aio-libs/aiokafka#647:
+    it awaits a task it has just cancelled, e.g. when stopped right after it started), leaving its fetcher
+    and connections open. Passed on, that would end the caller as if cancelled: a service's Kafka task would
+    stop without a word. So the rest of the stop is done here; a caller that is itself being cancelled
+    (Task.cancelling()) is still cancelled, and the stop carries on without it.
+    """
+    stopping = asyncio.ensure_future(consumer.stop())
+    try:
+        await asyncio.shield(stopping)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # the stop goes on by itself: a half-stopped consumer would keep its fetcher and connections
+        log.warning("stopping a Kafka consumer raised CancelledError of itself (aiokafka#647); finishing the stop")
+        # What stop() skipped after its coordinator raised (aiokafka 0.14): the fetcher's and the client's tasks.
+        if consumer._fetcher is not None:
+            await consumer._fetcher.close()
+        await consumer._client.close()
+
+
 class BrokerReplaced(KafkaError):  # type: ignore[misc]
     """Another broker answers at the same address: what the old one held (topics, offsets, groups) is gone."""
 
@@ -227,7 +250,7 @@ class OutboxRelay:
             ends = await probe.end_offsets([TopicPartition(topic, partition) for partition in partitions])
             return not any(ends.values())
         finally:
-            await probe.stop()
+            await stop_consumer(probe)
 
     async def claim(self, session: AsyncSession) -> None:
         """Take this service's outbox for one batch, until the session's transaction ends.
@@ -396,7 +419,7 @@ class EventConsumer:
 
     async def stop(self) -> None:
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_consumer(self._consumer)
         if self._dlq is not None:
             await self._dlq.stop()
 
