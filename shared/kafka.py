@@ -47,11 +47,12 @@ def create_producer(settings: CommonSettings) -> AIOKafkaProducer:
     )
 
 
-async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitions: int | None = None) -> None:
-    """Create the topics (and their dead-letter topics) if they do not exist yet."""
+async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitions: int | None = None) -> str | None:
+    """Create the topics if they do not exist yet; returns the cluster id of the broker that answered."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
+        cluster: str | None = (await admin.describe_cluster()).get("cluster_id")
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(settings.namespaced(topic), partitions or settings.kafka_topic_partitions, 1)
@@ -63,6 +64,7 @@ async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitio
             for topic, code, message in response.topic_errors:
                 if code not in (0, TOPIC_EXISTS):
                     raise KafkaError(f"could not create topic {topic}: {code} {message}")
+        return cluster
     finally:
         await admin.close()
 
@@ -123,6 +125,12 @@ class OutboxRelay:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def expect_cluster(self, cluster: str | None) -> None:
+        """The broker the service's consumers started on, unless the relay already knows one: a relay whose first
+        broker is another one raises BrokerReplaced (the consumers' offsets there are gone) and sends all again."""
+        if self._cluster is None:
+            self._cluster = cluster
 
     def in_contact(self) -> bool:
         """The broker answered the relay within the last poll interval and probe timeout (plus slack)."""

@@ -125,6 +125,29 @@ async def test_a_batch_sent_to_a_broker_that_restarted_empty_after_the_relays_ch
             await engine.dispose()
 
 
+async def test_a_relay_that_first_reaches_another_broker_than_its_consumers_started_on_sends_everything_again(
+    database_url: str, kafka: CommonSettings
+) -> None:
+    """A service restarted while the broker was frozen: its consumers joined their groups on that broker as it came
+    back, the relay (backing off) reached the broker only after it had been restarted empty. The topic holds
+    events sent since, so it does not look forgotten; the relay must still take it for another broker."""
+    await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+    engine = db.create_engine(database_url)
+    sessions = db.session_factory(engine)
+    await ensure_topics(kafka, [TASKING_TOPIC])
+    try:
+        sent = await _written(sessions, "r-sent")
+        async with _running(OutboxRelay(service="test", sessions=sessions, settings=kafka)):
+            await eventually(lambda: _all_sent(sessions))
+        restarted = OutboxRelay(service="test", sessions=sessions, settings=kafka)
+        restarted.expect_cluster("mutualaid-the-broker-the-consumers-started-on")
+        async with _kept_running(restarted), TopicProbe(kafka, TASKING_TOPIC) as probe:
+            await probe.wait_for(lambda record: [json.loads(r.value)["id"] for r in probe.records].count(sent) == 2)
+            await eventually(lambda: _all_sent(sessions))
+    finally:
+        await engine.dispose()
+
+
 async def _written(sessions: db.SessionFactory, request_id: str) -> str:
     """Commit one matching.started event to the outbox (without waking a relay); returns its id."""
     data = MatchingStarted(request_id=request_id)
