@@ -91,7 +91,7 @@ async def submit_requests(load: Load, client: httpx.AsyncClient, stack: Stack, *
     rng = random.Random(7)
     submissions = []
     for number in range(count):
-        force, body = rng.choice(HOSTS), None
+        force = rng.choice(HOSTS)
         body = {
             "requesting_force": force,
             "operation": f"Op fault {number}",
@@ -148,8 +148,10 @@ async def settled(load: Load, client: httpx.AsyncClient, stack: Stack) -> bool:
     """Whether every accepted request is settled (SETTLED) with nothing left pending; approves what is pending."""
     if await approve_pending(load, client, stack):
         return False
-    statuses = await asyncio.gather(*(status_of(load, client, stack, request_id) for request_id in load.accepted))
-    return set(statuses) <= SETTLED
+    for request_id in load.accepted:  # one at a time, stopping at the first unsettled: polled every half second
+        if await status_of(load, client, stack, request_id) not in SETTLED:
+            return False
+    return True
 
 
 async def status_of(load: Load, client: httpx.AsyncClient, stack: Stack, request_id: str) -> str:

@@ -69,7 +69,8 @@ class Outcome:
 async def run_faults(stack: Stack, plan: Plan) -> Outcome:
     """Load the stack and inject the faults of the plan, wait for it to converge, then check the invariants."""
     load, faults, started = Load(), Faults(), time.monotonic()
-    async with httpx.AsyncClient(timeout=10) as client, supervised(stack, faults):
+    # Calls wait for a free connection as long as it takes: the load queues, it does not count a full pool as an outage.
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10, pool=None)) as client, supervised(stack, faults):
         await declare_donors(load, client, stack, units_per_force=plan.units_per_force)
         approving = asyncio.create_task(keep_approving(load, client, stack))
         try:
