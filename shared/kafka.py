@@ -13,7 +13,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -106,8 +106,8 @@ class OutboxRelay:
     A row is marked sent only after the broker acked it, so a crash or an outage means the
     row is sent again later (consumers deduplicate by event id), never lost. When idle it asks the
     broker for metadata each poll, so `in_contact()` turns false within seconds of an outage (a
-    frozen broker included); after any failure it reconnects afresh, which checks again that the
-    broker still holds what was sent (a restarted memory broker holds nothing).
+    frozen broker included); after any failure it reconnects afresh, and every row another broker
+    acked (a restarted memory broker holds nothing) goes out again.
     """
 
     def __init__(
@@ -121,7 +121,6 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._last_contact: float | None = None  # time.monotonic() of the broker's last answer
         self._cluster: str | None = None  # the cluster id the broker gave when the relay first reached it
-        self._replaced = False  # another broker answered: everything sent to the old one goes out again
 
     def wake(self) -> None:
         self._wake.set()
@@ -182,11 +181,7 @@ class OutboxRelay:
         try:
             await producer.start()
             await self._check_cluster(producer)
-            if self._replaced:
-                await self.send_everything_again()
-                self._replaced = False
-            else:
-                await self.refill_if_the_broker_forgot()
+            await self.refill_if_the_broker_forgot()
         except BaseException:
             await producer.stop()
             raise
@@ -206,59 +201,29 @@ class OutboxRelay:
             metadata = await producer.client.send(node, MetadataRequest([]))
         cluster = getattr(metadata, "cluster_id", None)
         if self._cluster is not None and cluster != self._cluster:
-            self._replaced = True
             raise BrokerReplaced(f"cluster id {self._cluster} became {cluster}")
         self._cluster = cluster
 
     async def refill_if_the_broker_forgot(self) -> int:
-        """Send again what this service sent on topics the broker holds nothing of; returns how many rows.
+        """Send again every retained row that another broker acked; returns how many rows.
 
-        A topic whose every partition ends at offset 0 was never written on this broker: the broker
-        came back empty (memory storage restarted, a cluster rebuilt), so every event the outbox
-        marked sent there is gone from it. They go out again in their order; consumers apply each
-        once (inbox). A topic whose old records expired keeps its offsets and is left alone.
+        Each row records the cluster id of the broker that acked it (sent_to). A broker with another id (a
+        memory broker restarted, a cluster rebuilt or restored) does not hold those events, whatever its
+        topics hold: a batch or another replica may have written there since. They go out again in their
+        order; consumers apply each once (inbox). Rows from before sent_to was recorded go out once more.
+        A broker that gives no cluster id cannot be told apart: nothing is sent again.
         """
-        async with self._sessions() as session:
-            query = select(OutboxMessage.topic).where(col(OutboxMessage.sent_at).is_not(None)).distinct()
-            topics = list((await session.exec(query)).all())
-        forgotten = [topic for topic in topics if await self._holds_nothing(self._settings.namespaced(topic))]
-        if not forgotten:
+        if self._cluster is None:
             return 0
         async with self._sessions() as session:
-            again = update(OutboxMessage).where(
-                col(OutboxMessage.topic).in_(forgotten), col(OutboxMessage.sent_at).is_not(None)
-            )
-            result = await session.exec(again.values(sent_at=None))
+            elsewhere = or_(col(OutboxMessage.sent_to).is_(None), col(OutboxMessage.sent_to) != self._cluster)
+            again = update(OutboxMessage).where(col(OutboxMessage.sent_at).is_not(None), elsewhere)
+            result = await session.exec(again.values(sent_at=None, sent_to=None))
             await session.commit()
         count = int(result.rowcount or 0)
-        log.warning("the broker holds nothing of %s: sending %d event(s) again", ", ".join(forgotten), count)
+        if count:
+            log.warning("%d event(s) were acked by another broker than %s: sending them again", count, self._cluster)
         return count
-
-    async def send_everything_again(self) -> int:
-        """Mark every retained sent row unsent, so that all go out again in order; returns how many rows.
-
-        For a relay that saw another broker answer: topics that already hold something there (a batch sent
-        as the broker changed, another replica's refill) may still miss what the old broker held, so
-        "holds nothing" cannot tell what was lost. Consumers apply each event once (inbox).
-        """
-        async with self._sessions() as session:
-            again = update(OutboxMessage).where(col(OutboxMessage.sent_at).is_not(None)).values(sent_at=None)
-            result = await session.exec(again)
-            await session.commit()
-        count = int(result.rowcount or 0)
-        log.warning("another broker answers: sending %d retained event(s) again", count)
-        return count
-
-    async def _holds_nothing(self, topic: str) -> bool:
-        probe = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers, enable_auto_commit=False)
-        await probe.start()
-        try:
-            await probe.topics()  # loads the cluster's metadata
-            partitions = probe.partitions_for_topic(topic) or set()
-            ends = await probe.end_offsets([TopicPartition(topic, partition) for partition in partitions])
-            return not any(ends.values())
-        finally:
-            await stop_consumer(probe)
 
     async def claim(self, session: AsyncSession) -> None:
         """Take this service's outbox for one batch, until the session's transaction ends.
@@ -313,7 +278,8 @@ class OutboxRelay:
             await self._check_cluster(self._producer)
             self._last_contact = time.monotonic()
             ids = [row.id for row in rows]
-            await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
+            sent = {"sent_at": utcnow(), "sent_to": self._cluster}
+            await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**sent))
             await session.commit()
         OUTBOX_PENDING.labels(self._service).set(backlog - len(rows))
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
