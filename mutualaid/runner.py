@@ -53,6 +53,10 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
+    def database_url(self, service: str) -> str:
+        """The database URL the service's processes are given: its entry in database_urls, else its SQLite file."""
+        return self.database_urls.get(service) or f"sqlite+aiosqlite:///{self.workdir / service}.db"
+
     def replicas_of(self, service: str) -> list[str]:
         """The names of a service's processes started by start(): ["requests", "requests-2", ...]."""
         return [service, *(f"{service}-{n}" for n in range(2, self.replicas.get(service, 1) + 1))]
@@ -84,11 +88,10 @@ class Stack:
             urls = {f"CONSOLE_{s.upper()}_URL": self.url(s) for s in SERVICES}
             return {**os.environ, **urls, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers or "",
                     "CONSOLE_PORT": str(self.ports[name]), **self.env}  # fmt: skip
-        database_url = self.database_urls.get(service) or f"sqlite+aiosqlite:///{self.workdir / service}.db"
         return {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers or "",
-            f"{prefix}_DATABASE_URL": database_url,
+            f"{prefix}_DATABASE_URL": self.database_url(service),
             f"{prefix}_PORT": str(self.ports[name]),
             **self.env,
         }

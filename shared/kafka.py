@@ -13,7 +13,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,11 +47,12 @@ def create_producer(settings: CommonSettings) -> AIOKafkaProducer:
     )
 
 
-async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitions: int | None = None) -> None:
-    """Create the topics (and their dead-letter topics) if they do not exist yet."""
+async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitions: int | None = None) -> str | None:
+    """Create the topics if they do not exist yet; returns the cluster id of the broker that answered."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
+        cluster: str | None = (await admin.describe_cluster()).get("cluster_id")
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(settings.namespaced(topic), partitions or settings.kafka_topic_partitions, 1)
@@ -63,8 +64,32 @@ async def ensure_topics(settings: CommonSettings, topics: list[str], *, partitio
             for topic, code, message in response.topic_errors:
                 if code not in (0, TOPIC_EXISTS):
                     raise KafkaError(f"could not create topic {topic}: {code} {message}")
+        return cluster
     finally:
         await admin.close()
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop an aiokafka consumer; a CancelledError its stop raises of itself is logged, not passed on.
+
+    aiokafka's stop can raise CancelledError although nobody cancelled the caller (aio-libs/aiokafka#647:
+    it awaits a task it has just cancelled, e.g. when stopped right after it started), leaving its fetcher
+    and connections open. Passed on, that would end the caller as if cancelled: a service's Kafka task would
+    stop without a word. So the rest of the stop is done here; a caller that is itself being cancelled
+    (Task.cancelling()) is still cancelled, and the stop carries on without it.
+    """
+    stopping = asyncio.ensure_future(consumer.stop())
+    try:
+        await asyncio.shield(stopping)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # the stop goes on by itself: a half-stopped consumer would keep its fetcher and connections
+        log.warning("stopping a Kafka consumer raised CancelledError of itself (aiokafka#647); finishing the stop")
+        # What stop() skipped after its coordinator raised (aiokafka 0.14): the fetcher's and the client's tasks.
+        if consumer._fetcher is not None:
+            await consumer._fetcher.close()
+        await consumer._client.close()
 
 
 class BrokerReplaced(KafkaError):  # type: ignore[misc]
@@ -81,8 +106,8 @@ class OutboxRelay:
     A row is marked sent only after the broker acked it, so a crash or an outage means the
     row is sent again later (consumers deduplicate by event id), never lost. When idle it asks the
     broker for metadata each poll, so `in_contact()` turns false within seconds of an outage (a
-    frozen broker included); after any failure it reconnects afresh, which checks again that the
-    broker still holds what was sent (a restarted memory broker holds nothing).
+    frozen broker included); after any failure it reconnects afresh, and every row another broker
+    acked (a restarted memory broker holds nothing) goes out again.
     """
 
     def __init__(
@@ -99,6 +124,12 @@ class OutboxRelay:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def expect_cluster(self, cluster: str | None) -> None:
+        """The broker the service's consumers started on, unless the relay already knows one: a relay whose first
+        broker is another one raises BrokerReplaced (the consumers' offsets there are gone) and sends all again."""
+        if self._cluster is None:
+            self._cluster = cluster
 
     def in_contact(self) -> bool:
         """The broker answered the relay within the last poll interval and probe timeout (plus slack)."""
@@ -174,39 +205,25 @@ class OutboxRelay:
         self._cluster = cluster
 
     async def refill_if_the_broker_forgot(self) -> int:
-        """Send again what this service sent on topics the broker holds nothing of; returns how many rows.
+        """Send again every retained row that another broker acked; returns how many rows.
 
-        A topic whose every partition ends at offset 0 was never written on this broker: the broker
-        came back empty (memory storage restarted, a cluster rebuilt), so every event the outbox
-        marked sent there is gone from it. They go out again in their order; consumers apply each
-        once (inbox). A topic whose old records expired keeps its offsets and is left alone.
+        Each row records the cluster id of the broker that acked it (sent_to). A broker with another id (a
+        memory broker restarted, a cluster rebuilt or restored) does not hold those events, whatever its
+        topics hold: a batch or another replica may have written there since. They go out again in their
+        order; consumers apply each once (inbox). Rows from before sent_to was recorded go out once more.
+        A broker that gives no cluster id cannot be told apart: nothing is sent again.
         """
-        async with self._sessions() as session:
-            query = select(OutboxMessage.topic).where(col(OutboxMessage.sent_at).is_not(None)).distinct()
-            topics = list((await session.exec(query)).all())
-        forgotten = [topic for topic in topics if await self._holds_nothing(self._settings.namespaced(topic))]
-        if not forgotten:
+        if self._cluster is None:
             return 0
         async with self._sessions() as session:
-            again = update(OutboxMessage).where(
-                col(OutboxMessage.topic).in_(forgotten), col(OutboxMessage.sent_at).is_not(None)
-            )
-            result = await session.exec(again.values(sent_at=None))
+            elsewhere = or_(col(OutboxMessage.sent_to).is_(None), col(OutboxMessage.sent_to) != self._cluster)
+            again = update(OutboxMessage).where(col(OutboxMessage.sent_at).is_not(None), elsewhere)
+            result = await session.exec(again.values(sent_at=None, sent_to=None))
             await session.commit()
         count = int(result.rowcount or 0)
-        log.warning("the broker holds nothing of %s: sending %d event(s) again", ", ".join(forgotten), count)
+        if count:
+            log.warning("%d event(s) were acked by another broker than %s: sending them again", count, self._cluster)
         return count
-
-    async def _holds_nothing(self, topic: str) -> bool:
-        probe = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers, enable_auto_commit=False)
-        await probe.start()
-        try:
-            await probe.topics()  # loads the cluster's metadata
-            partitions = probe.partitions_for_topic(topic) or set()
-            ends = await probe.end_offsets([TopicPartition(topic, partition) for partition in partitions])
-            return not any(ends.values())
-        finally:
-            await probe.stop()
 
     async def claim(self, session: AsyncSession) -> None:
         """Take this service's outbox for one batch, until the session's transaction ends.
@@ -220,6 +237,9 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Send one batch of unsent rows, wait for every ack, then mark them sent; returns the batch size.
+
+        Marks them only if the broker's cluster id was the one the relay knows before and after the sends,
+        else raises BrokerReplaced (a restarted broker took the batch, or part of it: run() sends all again).
 
         Raises DatabaseUnavailable when the database cannot be reached or drops the connection (the rows
         stay unsent, or are sent again: consumers apply each event once), KafkaError when the broker fails.
@@ -251,10 +271,15 @@ class OutboxRelay:
                 return 0
             backlog = len(rows) if len(rows) < self._batch_size else await _unsent(session)
             OUTBOX_PENDING.labels(self._service).set(backlog)
+            # The producer reconnects by itself: only a broker that answered with the same cluster id before
+            # and after the batch can have kept it; a batch sent across a restart stays unsent (BrokerReplaced).
+            await self._check_cluster(self._producer)
             await self._send(rows)
+            await self._check_cluster(self._producer)
             self._last_contact = time.monotonic()
             ids = [row.id for row in rows]
-            await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=utcnow()))
+            sent = {"sent_at": utcnow(), "sent_to": self._cluster}
+            await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**sent))
             await session.commit()
         OUTBOX_PENDING.labels(self._service).set(backlog - len(rows))
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
@@ -368,7 +393,7 @@ class EventConsumer:
 
     async def stop(self) -> None:
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_consumer(self._consumer)
         if self._dlq is not None:
             await self._dlq.stop()
 

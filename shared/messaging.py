@@ -18,7 +18,7 @@ def utcnow() -> datetime:
 
 
 class OutboxMessage(SQLModel, table=True):
-    """An event waiting to be published; the relay sets sent_at after the broker's ack."""
+    """An event waiting to be published; the relay sets sent_at, and sent_to the broker's cluster id, after its ack."""
 
     __tablename__ = "outbox"
 
@@ -30,6 +30,7 @@ class OutboxMessage(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), index=True))
+    sent_to: str | None = Field(default=None, max_length=64, description="Cluster id of the broker that acked it")
 
 
 class InboxEntry(SQLModel, table=True):

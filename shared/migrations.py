@@ -66,6 +66,17 @@ def drop_index_inbox_applied_at() -> None:
     op.drop_index("ix_inbox_applied_at", table_name="inbox")
 
 
+def add_outbox_sent_to() -> None:
+    """The cluster id of the broker that acked each outbox row (shared.kafka.OutboxRelay); every outbox has it."""
+    with op.batch_alter_table("outbox") as batch:  # batch: SQLite alters a table by copying it
+        batch.add_column(sa.Column("sent_to", sa.String(length=64), nullable=True))
+
+
+def drop_outbox_sent_to() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("sent_to")
+
+
 def drop_messaging_tables() -> None:
     op.drop_index("ix_outbox_sent_at", table_name="outbox")
     op.drop_table("outbox")

@@ -129,9 +129,12 @@ class ServiceRuntime:
         backoff = 0.2
         while True:
             try:
-                await ensure_topics(self.settings, [*TOPICS, *map(dead_letter_topic, TOPICS)])
+                cluster = await ensure_topics(self.settings, [*TOPICS, *map(dead_letter_topic, TOPICS)])
                 for consumer in self.consumers:
                     await consumer.start(from_beginning=from_beginning)
+                # The relay may reach the broker later than the consumers (it backs off up to 5 s): if another
+                # broker answers it by then, the consumers' positions are gone with the first (BrokerReplaced).
+                self.relay.expect_cluster(cluster)
                 return
             except (KafkaError, OSError) as error:
                 log.warning("%s cannot reach Kafka yet (%s); retrying in %.1fs", self.name, error, backoff)

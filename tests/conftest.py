@@ -62,6 +62,16 @@ async def no_task_outlives_its_test() -> AsyncIterator[None]:
         assert not pending, "tasks outlived the test:\n" + "\n".join(stacks)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what each fault run did and found (its test records it; it reaches here from xdist workers too)."""
+    reports = [r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, [])]
+    for report in reports:
+        for name, summary in getattr(report, "user_properties", ()):
+            if name == "fault run" and report.when == "call":
+                terminalreporter.write_sep("-", f"fault run: {report.nodeid}")
+                terminalreporter.write_line(str(summary))
+
+
 def _aiokafka_reader(task: asyncio.Task[object]) -> bool:
     """aiokafka can leave a connection's reader behind when a client stops mid-reconnect; it is
     cancelled with the event loop and holds nothing of ours, so it is not counted as a leak."""

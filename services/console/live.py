@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from shared.events import AUDIT_TOPIC, TOPICS
+from shared.kafka import stop_consumer
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ async def follow_events(settings: CommonSettings, hub: Hub) -> None:
             log.warning("live updates paused, the broker is not answering: %s", error)
             await asyncio.sleep(1.0)
         finally:
-            await consumer.stop()
+            await stop_consumer(consumer)
 
 
 def notice_of(headers: Sequence[tuple[str, bytes]] | None, key: bytes | None) -> dict[str, str]:

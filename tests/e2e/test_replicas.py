@@ -10,14 +10,12 @@ that rebalanced mid-batch, delivers it).
 """
 
 import asyncio
-import contextlib
 import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +25,6 @@ from mutualaid.runner import Stack
 from mutualaid.services import SERVICES
 from shared.auth import Role
 from shared.events import TOPICS, dead_letter_topic
-from shared.forces import forces
 from tests.support.builders import SOON, bearer
 from tests.support.effects import (
     BOOKED_TWICE,
@@ -40,44 +37,18 @@ from tests.support.effects import (
     rows,
     table_counts,
 )
-from tests.support.infra import fresh_postgres_database
 from tests.support.kafka import Publisher, end_offsets, read_topic
 from tests.support.replay import databases_reconcile
 from tests.support.services import eventually
+from tests.support.stacks import NATIONAL, all_in, at_hq, no_unit_held_twice, proposals, psu_at_hq, stack_on_postgres
 
 pytestmark = pytest.mark.e2e
 
 INTEGRATION = bearer(Role.INTEGRATION)
-NATIONAL = bearer(Role.NATIONAL_COORDINATOR)
 DONORS = ["staffordshire", "warwickshire", "west-mercia", "merseyside", "cheshire", "lancashire"]
 HOSTS = ["west-midlands", "greater-manchester", "cumbria"]
 SETTLED = {"MOBILISED", "PARTIALLY_FILLED", "UNFILLED"}
 PLANNED = {"PROPOSED", "UNFILLED"}
-PARTITIONS = 3  # per topic: at least the replicas, or a replica holds no partition (and is never ready)
-
-
-@contextlib.asynccontextmanager
-async def stack_on_postgres(
-    tmp_path: Path, postgres_server: str, kafka_servers: str, replicas: dict[str, int]
-) -> AsyncIterator[Stack]:
-    async with contextlib.AsyncExitStack() as databases:
-        urls = {s: await databases.enter_async_context(fresh_postgres_database(postgres_server)) for s in SERVICES}
-        stack = Stack(
-            workdir=tmp_path,
-            database_urls=urls,
-            kafka_bootstrap_servers=kafka_servers,
-            replicas=replicas,
-            env={
-                "KAFKA_NAMESPACE": f"replicas{uuid.uuid4().hex[:8]}.",
-                "KAFKA_TOPIC_PARTITIONS": str(PARTITIONS),
-                "TASKING_PLANNING_SWEEP_S": "1",
-            },
-        )
-        await stack.start()  # every replica ready: each holds partitions of its group
-        try:
-            yield stack
-        finally:
-            await stack.stop()
 
 
 @pytest.fixture
@@ -140,21 +111,6 @@ async def test_killing_a_planning_replica_hands_planning_to_the_other(tasking_tw
         await eventually(lambda: all_in(client, stack, more, PLANNED), timeout=60, interval=0.5)
 
 
-def at_hq(force: str) -> dict[str, float]:
-    return {"lat": forces()[force].hq_lat, "lon": forces()[force].hq_lon}
-
-
-def unit_body(force: str, readiness_minutes: int) -> dict[str, Any]:
-    return {
-        "force": force,
-        "capability": "PSU",
-        "base": at_hq(force),
-        "readiness_minutes": readiness_minutes,
-        "available_from": (SOON - timedelta(days=1)).isoformat(),
-        "available_until": (SOON + timedelta(days=30)).isoformat(),
-    }
-
-
 async def declare_on_each(client: httpx.AsyncClient, stack: Stack, force: str) -> str:
     """Declare a new unit on every availability replica at once (If-None-Match: *): one 201, the others 412."""
     unit_id = f"{force}-psu-{uuid.uuid4().hex[:6]}"
@@ -163,7 +119,7 @@ async def declare_on_each(client: httpx.AsyncClient, stack: Stack, force: str) -
         *(
             client.put(
                 f"{stack.url(replica)}/v1/units/{unit_id}",
-                json=unit_body(force, 30),
+                json=psu_at_hq(force, 30),
                 headers=INTEGRATION | {"If-None-Match": "*"},
             )
             for replica in replicas
@@ -181,7 +137,7 @@ async def update_on_each(client: httpx.AsyncClient, stack: Stack, unit_id: str) 
         *(
             client.put(
                 f"{stack.url(replica)}/v1/units/{unit_id}",
-                json=unit_body(force, 40 + number),
+                json=psu_at_hq(force, 40 + number),
                 headers=INTEGRATION | {"If-Match": '"1"'},
             )
             for number, replica in enumerate(replicas)
@@ -223,13 +179,6 @@ async def submit_spread(client: httpx.AsyncClient, stack: Stack, number: int, fo
     return request_id
 
 
-async def proposals(client: httpx.AsyncClient, stack: Stack, replica: str, status: str | None = None) -> list[Any]:
-    query = f"?status={status}" if status else ""
-    response = await client.get(f"{stack.url(replica)}/v1/proposals{query}", headers=NATIONAL)
-    items: list[Any] = response.json()["items"]
-    return items
-
-
 async def approve_until_settled(client: httpx.AsyncClient, stack: Stack, request_ids: list[str]) -> Counter[int]:
     """Approve each pending proposal on every tasking replica at once until every request settled; returns the
     answers' status codes (each race has at most one 200)."""
@@ -254,24 +203,6 @@ async def approve_until_settled(client: httpx.AsyncClient, stack: Stack, request
 
     await eventually(settled, timeout=90, interval=0.3)
     return answers
-
-
-async def all_in(client: httpx.AsyncClient, stack: Stack, request_ids: list[str], wanted: set[str]) -> bool:
-    """Whether every request's status is one of those wanted (read from the requests replicas in turn)."""
-    replicas = stack.replicas_of("requests")
-    for number, request_id in enumerate(request_ids):
-        url = f"{stack.url(replicas[number % len(replicas)])}/v1/requests/{request_id}"
-        if (await client.get(url, headers=NATIONAL)).json()["status"] not in wanted:
-            return False
-    return True
-
-
-def no_unit_held_twice(items: list[Any]) -> None:
-    live = [p for p in items if p["status"] in ("PENDING", "APPROVED")]
-    held = Counter(a["unit_id"] for p in live for a in p["allocations"])
-    assert not [unit for unit, n in held.items() if n > 1], held.most_common(3)
-    per_request = Counter(p["request_id"] for p in live)
-    assert not [r for r, n in per_request.items() if n > 1], per_request.most_common(3)
 
 
 async def each_replica_consumed(client: httpx.AsyncClient, stack: Stack, service: str) -> None:

@@ -4,22 +4,24 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlmodel import select
 
 from services.requests.bootstrap import MIGRATIONS
 from shared import db, migrations
-from shared.broker import free_port
-from shared.cloudevents import new_event
+from shared.broker import EmbeddedBroker, free_port
+from shared.cloudevents import CloudEvent, new_event
 from shared.events import TASKING_TOPIC, MatchingStarted
-from shared.kafka import OutboxRelay, ensure_topics
+from shared.kafka import BrokerReplaced, OutboxRelay, ensure_topics
 from shared.messaging import OutboxMessage, UnitOfWork
 from shared.settings import CommonSettings
 from tests.support.infra import fresh_postgres_database
-from tests.support.kafka import TopicProbe
+from tests.support.kafka import Publisher, TopicProbe
 from tests.support.services import eventually
 from tests.support.tcp_proxy import tcp_proxy_to
 
@@ -59,33 +61,106 @@ async def _backlog_is(service: str, rows: int) -> bool:
     return REGISTRY.get_sample_value("mutualaid_outbox_pending", {"service": service}) == rows
 
 
-async def test_events_a_broker_came_back_without_are_sent_again_once(database_url: str, kafka: CommonSettings) -> None:
+async def test_events_a_broker_came_back_without_are_sent_again_once_even_by_a_relay_that_never_met_the_old_broker(
+    database_url: str, kafka: CommonSettings
+) -> None:
+    """The broker restarts empty while the service is down too: the relay of its next process never met the old
+    broker, and the new broker's topic already holds an event (another replica's, or one sent meanwhile). The
+    events the old broker acked still go out again, once."""
     await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
     engine = db.create_engine(database_url)
     sessions = db.session_factory(engine)
-    emptied = kafka.model_copy(update={"kafka_namespace": f"{kafka.kafka_namespace}emptied."})  # a new, empty broker
-    await ensure_topics(kafka, [TASKING_TOPIC])
-    await ensure_topics(emptied, [TASKING_TOPIC])
-    try:
-        data = MatchingStarted(request_id="r-forgotten")
-        event = new_event(data, source="/test")
-        async with UnitOfWork(sessions) as work:
-            work.publish(event, data)
-            await work.commit()
-        relay = OutboxRelay(service="test", sessions=sessions, settings=kafka)
-        async with _running(relay), TopicProbe(kafka, TASKING_TOPIC) as probe:
-            await probe.event("matching.started", request_id="r-forgotten")
-            await eventually(lambda: _all_sent(sessions))
+    with EmbeddedBroker() as broker:
+        settings = kafka.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+        await ensure_topics(settings, [TASKING_TOPIC])
+        try:
+            forgotten = await _written(sessions, "r-forgotten")
+            async with _running(OutboxRelay(service="test", sessions=sessions, settings=settings)):
+                await eventually(lambda: _all_sent(sessions))
+            broker.stop()
+            broker.start()  # the same port, nothing on it
+            await ensure_topics(settings, [TASKING_TOPIC])
+            async with Publisher(settings) as other:
+                await other.event(*_matching_started("r-other"))
+            again = OutboxRelay(service="test", sessions=sessions, settings=settings)  # the next process's relay
+            async with _running(again), TopicProbe(settings, TASKING_TOPIC) as probe:
+                published = await probe.event("matching.started", request_id="r-forgotten")
+                await eventually(lambda: _all_sent(sessions))
+                assert await again.refill_if_the_broker_forgot() == 0  # this broker acked it now
+                await probe.drain(seconds=0.5)
+            assert published["id"] == forgotten
+            assert [json.loads(r.value)["id"] for r in probe.records].count(forgotten) == 1
+        finally:
+            await engine.dispose()
 
-        again = OutboxRelay(service="test", sessions=sessions, settings=emptied)
-        async with _running(again), TopicProbe(emptied, TASKING_TOPIC) as probe:
-            published = await probe.event("matching.started", request_id="r-forgotten")
-            await eventually(lambda: _all_sent(sessions))
-        assert published["id"] == event.id
-        assert await again.refill_if_the_broker_forgot() == 0  # it holds the event now
-        assert await relay.refill_if_the_broker_forgot() == 0  # and the first broker never lost it
+
+def _matching_started(request_id: str) -> tuple[CloudEvent, MatchingStarted]:
+    data = MatchingStarted(request_id=request_id)
+    return new_event(data, source="/test"), data
+
+
+async def test_a_batch_sent_to_a_broker_that_restarted_empty_after_the_relays_check_loses_no_earlier_event(
+    database_url: str, kafka: CommonSettings
+) -> None:
+    """The broker restarts empty (same address, new cluster id) after the relay last checked it, and the relay's
+    producer, reconnecting by itself, takes the next batch there. That topic then holds something, yet not the
+    events the old broker lost: they must go out again all the same."""
+    await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+    engine = db.create_engine(database_url)
+    sessions = db.session_factory(engine)
+    with EmbeddedBroker() as broker:
+        settings = kafka.model_copy(
+            update={"kafka_bootstrap_servers": broker.bootstrap_servers, "outbox_poll_interval_s": 3600.0}
+        )  # the relay checks the broker when woken only: the test says when
+        try:
+            first, second = await _written(sessions, "r-before"), None
+            relay = OutboxRelay(service="test", sessions=sessions, settings=settings)
+            async with _kept_running(relay):
+                await ensure_topics(settings, [TASKING_TOPIC])
+                relay.wake()
+                await eventually(lambda: _all_sent(sessions))
+                broker.stop()
+                broker.start()  # the same port, nothing on it
+                await ensure_topics(settings, [TASKING_TOPIC])  # as the services set their topics up again
+                second = await _written(sessions, "r-after")
+                with contextlib.suppress(BrokerReplaced):
+                    await relay.publish_pending()  # the batch right after a check the old broker passed
+                relay.wake()
+                async with TopicProbe(settings, TASKING_TOPIC) as probe:
+                    await probe.event("matching.started", request_id="r-after")
+                    await probe.event("matching.started", request_id="r-before")  # lost with the old broker
+                await eventually(lambda: _all_sent(sessions))
+            assert {json.loads(record.value)["id"] for record in probe.records} == {first, second}
+        finally:
+            await engine.dispose()
+
+
+async def test_a_relay_that_first_reaches_another_broker_than_its_consumers_started_on_reports_it_replaced(
+    database_url: str, kafka: CommonSettings
+) -> None:
+    """A service restarted while the broker was frozen: its consumers joined their groups on that broker as it came
+    back, the relay (backing off) reached the broker only after it had been restarted empty. The consumers'
+    positions went with the old broker: the relay must say the broker was replaced, so that they start again."""
+    await migrations.upgrade(script_location=MIGRATIONS, database_url=database_url)
+    engine = db.create_engine(database_url)
+    try:
+        relay = OutboxRelay(service="test", sessions=db.session_factory(engine), settings=kafka)
+        relay.expect_cluster("mutualaid-the-broker-the-consumers-started-on")
+        with pytest.raises(BrokerReplaced):
+            await relay.run()
+        await relay.stop()
     finally:
         await engine.dispose()
+
+
+async def _written(sessions: db.SessionFactory, request_id: str) -> str:
+    """Commit one matching.started event to the outbox (without waking a relay); returns its id."""
+    data = MatchingStarted(request_id=request_id)
+    event = new_event(data, source="/test")
+    async with UnitOfWork(sessions) as work:
+        work.publish(event, data)
+        await work.commit()
+    return event.id
 
 
 @contextlib.asynccontextmanager
@@ -98,6 +173,31 @@ async def _running(relay: OutboxRelay) -> AsyncIterator["asyncio.Task[None]"]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await relay.stop()
+
+
+@contextlib.asynccontextmanager
+async def _kept_running(relay: OutboxRelay) -> AsyncIterator[None]:
+    """Run the relay, and run it again when it stops on BrokerReplaced, as a service's runtime does."""
+
+    async def keep() -> None:
+        while True:
+            with contextlib.suppress(BrokerReplaced):
+                await relay.run()
+
+    async with _running_task(keep()):
+        yield
+    await relay.stop()
+
+
+@contextlib.asynccontextmanager
+async def _running_task(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _rows(sessions: db.SessionFactory) -> list[OutboxMessage]:
