@@ -144,7 +144,7 @@ async def one_rate(rate: float, requests: int) -> Run:
 
 def side_by_side(runs: list[Run]) -> None:
     """p50 and p99 of every stage of each run in columns, then the bare broker of each run's stack."""
-    header = "".join(f"{run.label + ' p50':>16}{'p99':>10}" for run in runs)
+    header = "".join(f"{run.label + ' p50':>16}{'p99':>12}" for run in runs)
     print(f"{'':<32}{header}")
     rows = [("submit->PROPOSED", [run.latencies() for run in runs])]
     rows += [(label, [run.split[label] for run in runs]) for label in runs[0].split]
@@ -153,7 +153,7 @@ def side_by_side(runs: list[Run]) -> None:
     rows += [("bare broker produce->ack", [run.broker[1] for run in runs])]
     for label, samples in rows:
         cells = [percentiles(values) for values in samples]
-        shown = (f"{c.get('p50', math.nan):13.1f} ms{c.get('p99', math.nan):7.1f} ms" for c in cells)
+        shown = (f"{c.get('p50', math.nan):13.1f} ms{c.get('p99', math.nan):9.1f} ms" for c in cells)
         print(f"{label:<32}" + "".join(shown))
 
 

@@ -42,11 +42,11 @@ from services.tasking.planner.problem import (
 from services.tasking.planner.records import digest, record_inputs
 from services.tasking.planner.travel import travel_parameters
 from services.tasking.pool import (
+    ForcesInNeed,
     Pool,
     clusters,
     coverage,
     demand_of,
-    forces_in_need,
     held_for,
     pool_for,
     staying_pool,
@@ -144,7 +144,8 @@ async def _plan_batch(
     holding = await holding_proposals(work.session)
     live = await live_requests(work.session)
     owners = {r.request_id: r for r in live} | {r.request_id: r for r in batch}
-    holding = _supersede_lending_by_forces_in_need(work, holding, owners, now)
+    asking = ForcesInNeed(owners.values())
+    holding = _supersede_lending_by_forces_in_need(work, holding, owners, asking, now)
     recently = await _recently_preempted(work, now - timedelta(minutes=1))
     preemptible = [
         p
@@ -161,6 +162,7 @@ async def _plan_batch(
             holding,
             preemptible,
             owners,
+            asking,
             planner=planner,
             travel=travel,
             now=now,
@@ -175,6 +177,7 @@ async def _plan_cluster(
     holding: list[Proposal],
     preemptible: list[Proposal],
     owners: dict[str, RequestView],
+    asking: ForcesInNeed,
     *,
     planner: Planner,
     travel: TravelModel,
@@ -187,7 +190,7 @@ async def _plan_cluster(
     served = {r.request_id: coverage(r, holding, tour_length) for r in batch}
     wanted = {rid: outstanding(owners[rid].needs, least(per_tour)) for rid, per_tour in served.items()}
     by_tour = {rid for rid, per_tour in served.items() if partly_served(per_tour)}
-    in_need = {r.request_id: forces_in_need(r, owners.values()) for r in batch}
+    in_need = {r.request_id: asking.of(r) for r in batch}
     whole = [r for r in batch if wanted[r.request_id] and r.request_id not in by_tour]
     regional = [
         demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}), in_need=in_need[r.request_id])
@@ -384,7 +387,7 @@ async def _recently_preempted(work: UnitOfWork, since: datetime) -> Counter[str]
 
 
 def _supersede_lending_by_forces_in_need(
-    work: UnitOfWork, holding: list[Proposal], owners: dict[str, RequestView], now: datetime
+    work: UnitOfWork, holding: list[Proposal], owners: dict[str, RequestView], asking: ForcesInNeed, now: datetime
 ) -> list[Proposal]:
     """A pending proposal that borrows from a force now asking for that capability itself in an overlapping
     period is superseded (its request is planned again without that force): forces in need keep their units.
@@ -394,12 +397,13 @@ def _supersede_lending_by_forces_in_need(
         if proposal.status != ProposalStatus.PENDING:
             continue
         owner = owners[proposal.request_id]
-        in_need = forces_in_need(owner, owners.values())
-        if any((a.force, a.capability) in in_need for a in proposal.live_allocations()):
+        if any(asking.asks(a.force, a.capability, owner) for a in proposal.live_allocations()):
             proposal.status = ProposalStatus.SUPERSEDED
             proposal.decision_reason = LENDER_IN_NEED
             proposal.decided_at = now
             owner.supersedes = [*owner.supersedes, proposal.id]
+            if owner.state == RequestState.REJECTED:  # asking again from now on
+                asking.add(owner)
             owner.state = RequestState.OPEN
             work.session.add_all([proposal, owner])
             superseded.append(proposal.id)

@@ -63,16 +63,40 @@ def overlaps(request: RequestView, start: datetime, end: datetime) -> bool:
     return request.required_by < end and start < request.end
 
 
-def forces_in_need(request: RequestView, live: Iterable[RequestView]) -> frozenset[tuple[str, Capability]]:
-    """The forces asking, in a period overlapping this request's, for a capability it needs: they keep theirs."""
-    wanted = {need.capability for need in request.needs}
-    return frozenset(
-        (other.requesting_force, need.capability)
-        for other in live
-        if other.state != RequestState.REJECTED and overlaps(other, request.required_by, request.end)
-        for need in other.needs
-        if need.capability in wanted
-    )
+class ForcesInNeed:
+    """The forces asking, in some period, for a capability, among the live requests given (rejected ones aside).
+
+    Built once per planning run: asking it for one request is a look-up by force and capability, not a pass
+    over every live request (a pass per pending proposal made a run quadratic in the requests in flight).
+    """
+
+    def __init__(self, live: Iterable[RequestView]) -> None:
+        self._asking: dict[tuple[str, Capability], list[tuple[datetime, datetime]]] = {}
+        for request in live:
+            self.add(request)
+
+    def add(self, request: RequestView) -> None:
+        """Count the request's needs in (a request that is no longer REJECTED, say)."""
+        if request.state == RequestState.REJECTED:
+            return
+        for need in request.needs:
+            self._asking.setdefault((request.requesting_force, need.capability), []).append(request.period())
+
+    def asks(self, force: str, capability: Capability, request: RequestView) -> bool:
+        """The force asks for the capability in a period overlapping the request's, which needs it too."""
+        periods = self._asking.get((force, capability), ())
+        return any(need.capability == capability for need in request.needs) and any(
+            overlaps(request, start, end) for start, end in periods
+        )
+
+    def of(self, request: RequestView) -> frozenset[tuple[str, Capability]]:
+        """The forces asking, in a period overlapping this request's, for a capability it needs: they keep theirs."""
+        wanted = {need.capability for need in request.needs}
+        return frozenset(
+            key
+            for key, periods in self._asking.items()
+            if key[1] in wanted and any(overlaps(request, start, end) for start, end in periods)
+        )
 
 
 def demand_of(
