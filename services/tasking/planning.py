@@ -52,7 +52,7 @@ from services.tasking.pool import (
     staying_pool,
     tour_demands,
 )
-from services.tasking.readmodel import held_unit_ids, holding_proposals, live_requests
+from services.tasking.readmodel import PlanningReads, held_unit_ids
 from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
     Allocation,
@@ -92,26 +92,46 @@ async def run_planning(deps: TaskingDeps) -> int:
 
 @retry_on_conflict
 async def _planning_run(deps: TaskingDeps) -> int:
-    async with deps.uow() as work:
-        await advisory_xact_lock(work.session, PLANNING_LOCK_KEY)
-        planned = await plan_open_requests(
-            work, planner=deps.planner, travel=deps.travel, now=deps.clock(), tour_length=deps.tour_length
-        )
-        await work.commit()
-        return planned
+    try:
+        async with deps.uow() as work:
+            await advisory_xact_lock(work.session, PLANNING_LOCK_KEY)
+            deps.reads.watch(work.session)
+            planned = await plan_open_requests(
+                work,
+                planner=deps.planner,
+                travel=deps.travel,
+                now=deps.clock(),
+                tour_length=deps.tour_length,
+                reads=deps.reads,
+            )
+            await work.commit()
+            deps.reads.remember()
+            return planned
+    except BaseException:  # what the run read may be changed in memory only
+        deps.reads.forget()
+        raise
 
 
 async def plan_open_requests(
-    work: UnitOfWork, *, planner: Planner, travel: TravelModel, now: datetime, tour_length: timedelta = TOUR_LENGTH
+    work: UnitOfWork,
+    *,
+    planner: Planner,
+    travel: TravelModel,
+    now: datetime,
+    tour_length: timedelta = TOUR_LENGTH,
+    reads: PlanningReads | None = None,
 ) -> int:
     """Plan every OPEN request, and every short one capacity appeared for since (a top-up), in this unit of
-    work; returns how many requests were planned."""
+    work; returns how many requests were planned. reads: what earlier runs read (none: read everything)."""
+    reads = reads or PlanningReads()
     planned = 0
     for priority in sorted(Priority):
         batch = await _open_requests(work, priority, now)
         if batch:
             planned += len(batch)
-            await _plan_batch(work, batch, priority, planner=planner, travel=travel, now=now, tour_length=tour_length)
+            await _plan_batch(
+                work, batch, priority, reads, planner=planner, travel=travel, now=now, tour_length=tour_length
+            )
             await work.session.flush()
     return planned
 
@@ -135,14 +155,15 @@ async def _plan_batch(
     work: UnitOfWork,
     batch: list[RequestView],
     priority: Priority,
+    reads: PlanningReads,
     *,
     planner: Planner,
     travel: TravelModel,
     now: datetime,
     tour_length: timedelta,
 ) -> None:
-    holding = await holding_proposals(work.session)
-    live = await live_requests(work.session)
+    holding = await reads.holding_proposals(work.session)
+    live = await reads.live_requests(work.session)
     owners = {r.request_id: r for r in live} | {r.request_id: r for r in batch}
     asking = ForcesInNeed(owners.values())
     holding = _supersede_lending_by_forces_in_need(work, holding, owners, asking, now)
@@ -163,6 +184,7 @@ async def _plan_batch(
             preemptible,
             owners,
             asking,
+            reads,
             planner=planner,
             travel=travel,
             now=now,
@@ -178,6 +200,7 @@ async def _plan_cluster(
     preemptible: list[Proposal],
     owners: dict[str, RequestView],
     asking: ForcesInNeed,
+    reads: PlanningReads,
     *,
     planner: Planner,
     travel: TravelModel,
@@ -186,7 +209,7 @@ async def _plan_cluster(
 ) -> None:
     lower = {p.id for p in preemptible}
     kept = [p for p in holding if p.id not in lower]
-    pool = await pool_for(work, batch, kept, owners, held_unit_ids(preemptible))
+    pool = await pool_for(work, batch, kept, owners, held_unit_ids(preemptible), reads)
     served = {r.request_id: coverage(r, holding, tour_length) for r in batch}
     wanted = {rid: outstanding(owners[rid].needs, least(per_tour)) for rid, per_tour in served.items()}
     by_tour = {rid for rid, per_tour in served.items() if partly_served(per_tour)}

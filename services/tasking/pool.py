@@ -19,7 +19,7 @@ from services.tasking.planner.problem import (
     lendable_counts,
 )
 from services.tasking.planner.records import set_aside_entry
-from services.tasking.readmodel import available_units, reserves
+from services.tasking.readmodel import PlanningReads, available_units, reserves
 from shared.events import Allocation
 from shared.messaging import UnitOfWork
 from shared.reserve import Interval, away, most_at_once
@@ -126,6 +126,7 @@ async def pool_for(
     kept: list[Proposal],
     owners: dict[str, RequestView],
     preemptible: set[str],
+    reads: PlanningReads,
 ) -> Pool:
     """The units of the batch's capabilities, and what each force can lend in the batch's period.
 
@@ -140,7 +141,7 @@ async def pool_for(
     held = holds_as_bookings(kept, owners)
     units = [
         replace(u, bookings=(*u.bookings, *held.get(u.unit_id, ())), preemptible=u.unit_id in preemptible)
-        for u in await available_units(work.session, capabilities)
+        for u in await reads.available_units(work.session, capabilities)
     ]
     period = (min(r.required_by for r in batch), max(r.end for r in batch))
     busy = {u.unit_id for u in units if any(w.start < period[1] and period[0] < w.end for w in held.get(u.unit_id, ()))}
