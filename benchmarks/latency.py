@@ -11,6 +11,7 @@ See benchmarks/README.md.
 import argparse
 import asyncio
 import math
+import os
 import random
 import tempfile
 import time
@@ -88,7 +89,8 @@ async def fresh_stack() -> AsyncIterator[Stack]:
         stack = Stack(workdir=Path(workdir))
         try:
             await stack.start()
-            print(f"stack started in {time.monotonic() - began:.1f}s", flush=True)
+            load = os.getloadavg()[0]
+            print(f"stack started in {time.monotonic() - began:.1f}s; load average {load:.1f} on {os.cpu_count()} CPUs")
             yield stack
         finally:
             await stack.stop()
@@ -117,7 +119,8 @@ async def load(stack: Stack, label: str, bodies: list[tuple[str, dict[str, Any]]
         await watcher.wait_for([(await submit(clients[warm_force], {**warm_body, "operation": "warm-up"}))[0]])
         began = time.monotonic()
         submitted = await paced(len(bodies), rate, lambda n: submit(clients[bodies[n][0]], bodies[n][1]))
-        print(f"{label}: submitted {len(bodies)} requests in {time.monotonic() - began:.1f}s", flush=True)
+        took, load = time.monotonic() - began, os.getloadavg()[0]
+        print(f"{label}: submitted {len(bodies)} requests in {took:.1f}s; load average {load:.1f}", flush=True)
         ids = [rid for rid, _, _ in submitted]
         await watcher.wait_for(ids, timeout=60 + 2 * len(bodies) / rate)
         details = await confirm(clients[warm_force], ids)
