@@ -193,7 +193,7 @@ def build_app(
     return app
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
+async def runtime_of(request: Request) -> ServiceRuntime:
     """FastAPI dependency: the runtime of the app serving the request."""
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
