@@ -15,6 +15,7 @@ import os
 import random
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -225,8 +226,11 @@ def surge_request(number: int, rng: random.Random) -> tuple[str, dict[str, Any]]
     }  # fmt: skip
 
 
-async def churn(stack: Stack, units: dict[str, dict[str, Any]], rate: float, rng: random.Random) -> list[float]:
-    """Update random units' readiness at `rate`/s until cancelled; returns each PUT's duration (seconds)."""
+async def churn(
+    stack: Stack, units: dict[str, dict[str, Any]], rate: float, rng: random.Random, failed: list[str]
+) -> list[float]:
+    """Update random units' readiness at `rate`/s until cancelled; returns each PUT's duration (seconds) and
+    notes in `failed` what went wrong with those that failed."""
     durations: list[float] = []
     ids = list(units)
     async with httpx.AsyncClient(headers=auth(Role.INTEGRATION), timeout=60) as client:
@@ -235,7 +239,11 @@ async def churn(stack: Stack, units: dict[str, dict[str, Any]], rate: float, rng
             unit_id = rng.choice(ids)
             body = {**units[unit_id], "readiness_minutes": rng.choice((15, 30, 45, 60))}
             began = time.monotonic()
-            (await client.put(f"{stack.url('availability')}/v1/units/{unit_id}", json=body)).raise_for_status()
+            try:
+                (await client.put(f"{stack.url('availability')}/v1/units/{unit_id}", json=body)).raise_for_status()
+            except httpx.HTTPError as error:
+                failed.append(f"{type(error).__name__}: {error}")
+                return
             durations.append(time.monotonic() - began)
 
         try:
@@ -251,7 +259,8 @@ async def surge(units: int, requests: int, seconds: float, update_rate: float) -
     async with fresh_stack() as stack:
         bodies = surge_units(units, rng)
         await declare(stack, bodies)
-        updates = asyncio.create_task(churn(stack, bodies, update_rate, random.Random(12)))
+        failed: list[str] = []
+        updates = asyncio.create_task(churn(stack, bodies, update_rate, random.Random(12), failed))
         began = time.monotonic()
         run = await load(stack, "surge", [surge_request(n, rng) for n in range(requests)], requests / seconds)
         updates.cancel()
@@ -261,7 +270,10 @@ async def surge(units: int, requests: int, seconds: float, update_rate: float) -
         run.broker = await broker_round_trip(stack.kafka_bootstrap_servers)
     run.print()
     print(line("availability PUT (update)", durations))
-    print(f"availability updates: {len(durations)} in {churned:.0f}s ({len(durations) / churned:.1f}/s)")
+    rate = len(durations) / churned
+    print(f"availability updates: {len(durations)} in {churned:.0f}s ({rate:.1f}/s), failed {len(failed)}")
+    for reason, count in Counter(failed).most_common(3):
+        print(f"  {count} failed: {reason}")
     print(f"surge: backlog {'GREW' if run.backlog_grew() else 'steady'}")
 
 
