@@ -132,7 +132,8 @@ async def load(stack: Stack, label: str, bodies: list[tuple[str, dict[str, Any]]
     sent = {rid: at for rid, at, _ in submitted}
     seen = {rid: watcher.seen[rid] for rid in sent if rid in watcher.seen}
     reached = sum(detail["status"] in REACHED for detail in details.values())
-    return Run(label, rate, submitted, seen, stages(details, sent, seen), reached)
+    unfilled = len(watcher.unfilled & set(sent) - set(seen))
+    return Run(label, rate, submitted, seen, stages(details, sent, seen), reached, unfilled)
 
 
 async def one_rate(rate: float, requests: int) -> Run:

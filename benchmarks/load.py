@@ -24,6 +24,7 @@ from shared.events import TASKING_TOPIC
 from shared.settings import CommonSettings
 
 PROPOSAL_CREATED = "uk.police.mutualaid.proposal.created.v1"
+REQUEST_UNFILLED = "uk.police.mutualaid.request.unfilled.v1"
 REACHED = {"PROPOSED", "APPROVED", "MOBILISED"}
 T = TypeVar("T")
 Submitted = tuple[str, float, float]  # request id, wall-clock time just before the POST, POST duration
@@ -84,6 +85,7 @@ class ProposalWatcher(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def __init__(self, bootstrap: str) -> None:
         self.seen: dict[str, tuple[float, float]] = {}  # request id -> (consumed at, event time), epoch seconds
+        self.unfilled: set[str] = set()  # requests whose first planning found nothing: no proposal to wait for
         self._assigned, self._arrived = asyncio.Event(), asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._consumer = AIOKafkaConsumer(
@@ -115,12 +117,15 @@ class ProposalWatcher(ConsumerRebalanceListener):  # type: ignore[misc]
                 if event.get("type") == PROPOSAL_CREATED:
                     self.seen.setdefault(event["data"]["request_id"], (now, epoch(event["time"])))
                     self._arrived.set()
+                elif event.get("type") == REQUEST_UNFILLED and not event["data"].get("partially_filled"):
+                    self.unfilled.add(event["data"]["request_id"])
+                    self._arrived.set()
 
     async def wait_for(self, ids: list[str], timeout: float = 60.0) -> None:
         """Wait until every id was proposed, or the timeout passes (the missing show in the counts)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                while any(rid not in self.seen for rid in ids):
+                while any(rid not in self.seen and rid not in self.unfilled for rid in ids):
                     self._arrived.clear()
                     await self._arrived.wait()
 
@@ -199,6 +204,7 @@ class Run:
     seen: dict[str, tuple[float, float]]
     split: dict[str, list[float]]
     reached: int
+    unfilled: int = 0  # requests left wholly unfilled by their planning (nothing to propose)
     broker: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))  # produce->consume, ->ack
 
     def latencies(self) -> list[float]:
@@ -214,7 +220,7 @@ class Run:
         """True when requests went unproposed, or the last quarter's median latency exceeds 1.5 times the first
         quarter's plus 250 ms: the service fell behind the offered rate instead of keeping pace with it."""
         latencies = self.latencies()
-        if len(latencies) < len(self.submitted) or len(latencies) < 8:
+        if len(latencies) + self.unfilled < len(self.submitted) or len(latencies) < 8:
             return True
         quarter = len(latencies) // 4
         first, last = statistics.median(latencies[:quarter]), statistics.median(latencies[-quarter:])
@@ -230,6 +236,8 @@ class Run:
         print(line("broker produce->ack", self.broker[1]))
         n = len(self.submitted)
         print(f"reached PROPOSED or beyond (GET): {self.reached}/{n}; proposal events consumed: {len(self.seen)}/{n}")
+        if self.unfilled:
+            print(f"wholly unfilled (request.unfilled, no proposal): {self.unfilled}/{n}")
 
 
 async def broker_round_trip(bootstrap: str, count: int = 200) -> tuple[list[float], list[float]]:
