@@ -22,7 +22,8 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from benchmarks.latency import auth, request_body
+from benchmarks.latency import request_body
+from benchmarks.load import auth
 from mutualaid.runner import Stack
 from mutualaid.services import SERVICES
 from services.requests.bootstrap import MIGRATIONS as REQUESTS_MIGRATIONS

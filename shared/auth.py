@@ -1,8 +1,8 @@
 """Bearer JWT authentication (PyJWT) and role checks as FastAPI dependencies."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
@@ -64,7 +64,7 @@ def decode_token(secret: str, token: str) -> Principal:
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `mutualaid token` or your identity provider")
 
 
-def authenticated(
+async def authenticated(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """Every /v1 route depends on this: no valid bearer token, no entry (401)."""
@@ -76,10 +76,10 @@ def authenticated(
     return principal
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """A dependency that admits only the given roles (403 otherwise)."""
 
-    def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(role.value for role in roles)
             raise Forbidden(f"role {principal.role.value} may not do this; needs one of: {allowed}")

@@ -323,6 +323,10 @@ def _written_in(row: OutboxMessage) -> dict[str, str]:
 
 
 Handler = Callable[[CloudEvent, EventData], Awaitable[None]]
+Batch = list[tuple[CloudEvent, EventData]]
+BatchHandler = Callable[[Batch], Awaitable[None]]
+"""Applies consecutive events of one type in one transaction: each once (UnitOfWork.not_yet_applied)."""
+Parsed = tuple[ConsumerRecord, CloudEvent, EventData]
 
 
 class _AssignmentListener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -349,6 +353,11 @@ class EventConsumer:
 
     Offsets are committed only after the handler's own database commit (auto-commit is off),
     so a crash replays events, and the handler's inbox makes the replay change nothing.
+
+    A run of consecutive events of one type that has a batch handler goes to it in one transaction (one
+    commit for many events, when they come faster than they are applied one by one). When the batch
+    handler fails, its transaction is rolled back and the run is applied event by event, so a poison event
+    is dead-lettered alone. With tracing on, events are applied one by one, each in its own span.
     """
 
     def __init__(
@@ -359,11 +368,13 @@ class EventConsumer:
         topics: list[str],
         handlers: dict[str, Handler],
         settings: CommonSettings,
+        batch_handlers: dict[str, BatchHandler] | None = None,
     ) -> None:
         self.group_id = group_id
         self._service = service
         self.topics = topics  # as named in code, without the namespace
         self.handlers = handlers  # CloudEvents type -> handler
+        self.batch_handlers = batch_handlers or {}  # CloudEvents type -> handler of a run of them
         self._settings = settings
         self.assigned = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -402,8 +413,7 @@ class EventConsumer:
         while True:
             batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
             for partition, records in batches.items():
-                for record in records:
-                    await self._process(record)
+                await self.process(records)
                 self._report_lag(partition, records[-1].offset + 1)
                 try:
                     await self._consumer.commit({partition: records[-1].offset + 1})
@@ -420,23 +430,62 @@ class EventConsumer:
                 max(0, end - next_offset)
             )
 
-    async def _process(self, record: ConsumerRecord) -> None:
+    async def process(self, records: Sequence[ConsumerRecord]) -> None:
+        """Apply a partition's records in their order: runs of one batched type together, the rest one by one."""
+        run: list[Parsed] = []
+        for record in records:
+            parsed = await self._parse(record)
+            if parsed is None:
+                continue
+            if run and (parsed[1].type != run[0][1].type or not self._batched(parsed[1].type)):
+                await self._process_run(run)
+                run = []
+            run.append(parsed)
+        if run:
+            await self._process_run(run)
+
+    def _batched(self, event_type: str) -> bool:
+        return event_type in self.batch_handlers and not tracing.enabled()
+
+    async def _parse(self, record: ConsumerRecord) -> Parsed | None:
+        """The record's event and data; None (after dead-lettering or ignoring it) when there is nothing to apply."""
         try:
             event, data = parse(record.value)
         except InvalidEvent as error:
             await self._dead_letter(record, str(error))
-            return
-        handler = self.handlers.get(event.type)
-        if handler is None or data is None:
+            return None
+        if event.type not in self.handlers or data is None:
             EVENTS_CONSUMED.labels(self._service, self.group_id, "ignored").inc()
-            return
+            return None
+        return record, event, data
+
+    async def _process_run(self, run: list[Parsed]) -> None:
+        if len(run) > 1:
+            batch_handler = self.batch_handlers[run[0][1].type]
+            try:
+                await self._apply(lambda: batch_handler([(event, data) for _, event, data in run]), run[0][1])
+            except Exception:
+                log.warning("batch of %d %s failed; applying them one by one", len(run), run[0][1].type, exc_info=True)
+            else:
+                for record, event, _ in run:
+                    self._handled(record, event)
+                return
+        for record, event, data in run:
+            await self._process_one(record, event, data)
+
+    async def _process_one(self, record: ConsumerRecord, event: CloudEvent, data: EventData) -> None:
+        handler = self.handlers[event.type]
         with correlated(event.correlationid or event.id), self._span(record, event):
             try:
-                await self._apply(handler, event, data)
+                await self._apply(lambda: handler(event, data), event)
             except Exception as error:  # a bug or a poison event: park it, keep the partition moving
                 log.exception("handler for %s failed on event %s", event.type, event.id)
                 await self._dead_letter(record, f"handler failed: {type(error).__name__}: {error}")
                 return
+            self._handled(record, event)
+
+    def _handled(self, record: ConsumerRecord, event: CloudEvent) -> None:
+        with correlated(event.correlationid or event.id):
             log.info(
                 "handled %s %s from %s[%d]@%d",
                 event.type, event.id, record.topic, record.partition, record.offset,
@@ -463,9 +512,10 @@ class EventConsumer:
         carrier = event.model_dump(include=set(tracing.FIELDS), exclude_none=True)
         return tracing.consuming(record.topic, headers=headers, carrier=carrier, attributes=attributes)
 
-    async def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> None:
+    async def _apply(self, handle: Callable[[], Awaitable[None]], event: CloudEvent) -> None:
         """Retry transient database failures without end (nothing is acked meanwhile); conflicts with
-        concurrent decisions (a version or a unique key another transaction won) up to CONFLICT_ATTEMPTS times."""
+        concurrent decisions (a version or a unique key another transaction won) up to CONFLICT_ATTEMPTS times.
+        event: the one handled (the first of a batch), for the log."""
         while True:
             try:
                 async for attempt in AsyncRetrying(
@@ -475,7 +525,7 @@ class EventConsumer:
                     reraise=True,
                 ):
                     with attempt:
-                        await handler(event, data)
+                        await handle()
                 return
             except Exception as error:
                 if not is_unavailable(error):

@@ -1,16 +1,18 @@
 """Outbox and inbox tables, and the unit of work that commits state, outbox rows and inbox marks together."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from sqlalchemy import Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, select
 
 from shared import tracing
 from shared.cloudevents import CloudEvent, EventData, encode
 from shared.db import SessionFactory, UTCDateTime
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -92,6 +94,22 @@ class UnitOfWork:
         """Run `step` just before the transaction commits, in it; a later step of the same name replaces it
         (what a transaction says last, for example the audit trail's newest checkpoint)."""
         self._last_steps[name] = step
+
+    async def not_yet_applied(
+        self, *, consumer: str, events: Sequence[tuple[CloudEvent, T]]
+    ) -> list[tuple[CloudEvent, T]]:
+        """The events (with what goes with each) this consumer has not applied, each once and in their order; marks
+        them applied in this transaction. One query for the whole batch; an event twice in it counts once."""
+        ids = {event.id for event, _ in events}
+        query = select(InboxEntry.event_id).where(InboxEntry.consumer == consumer, col(InboxEntry.event_id).in_(ids))
+        seen = set((await self.session.exec(query)).all())
+        fresh = []
+        for event, item in events:
+            if event.id not in seen:
+                seen.add(event.id)
+                self.session.add(InboxEntry(consumer=consumer, event_id=event.id, event_type=event.type))
+                fresh.append((event, item))
+        return fresh
 
     async def commit(self) -> None:
         steps, self._last_steps = self._last_steps, {}

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared import db, migrations
 from shared.events import TOPICS, dead_letter_topic
 from shared.forces import forces
-from shared.kafka import BrokerReplaced, EventConsumer, Handler, OutboxRelay, ensure_topics
+from shared.kafka import BatchHandler, BrokerReplaced, EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
 from shared.retention import Purger, Retention, inbox_retention, outbox_retention
 from shared.settings import ServiceSettings
@@ -60,8 +60,16 @@ class ServiceRuntime:
         """A new unit of work whose commit wakes the outbox relay."""
         return UnitOfWork(self.sessions, on_commit=self.relay.wake)
 
-    def consume(self, *, topics: list[str], handlers: dict[str, Handler], group: str | None = None) -> None:
-        """Register a consumer group for topics; each event type has one handler."""
+    def consume(
+        self,
+        *,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        group: str | None = None,
+        batch_handlers: dict[str, BatchHandler] | None = None,
+    ) -> None:
+        """Register a consumer group for topics; each event type has one handler, and may have a batch handler
+        for a run of them (shared.kafka.EventConsumer)."""
         self.consumers.append(
             EventConsumer(
                 service=self.name,
@@ -69,6 +77,7 @@ class ServiceRuntime:
                 topics=topics,
                 handlers=handlers,
                 settings=self.settings,
+                batch_handlers=batch_handlers,
             )
         )
 
@@ -187,7 +196,7 @@ def build_app(
     return app
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
+async def runtime_of(request: Request) -> ServiceRuntime:
     """FastAPI dependency: the runtime of the app serving the request."""
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime

@@ -66,14 +66,38 @@ def install_input_guard(app: FastAPI) -> None:
     PostgreSQL cannot store them in text, so one would otherwise fail deep in a handler (500) or,
     worse, in another service that consumes an event carrying it.
     """
+    app.add_middleware(RefuseNul)
 
-    @app.middleware("http")
-    async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        raw = bytes(request.scope.get("raw_path") or b"") + b"?" + bytes(request.scope.get("query_string") or b"")
-        body = await request.body() if request.method in ("POST", "PUT", "PATCH") else b""
+
+class RefuseNul:
+    """ASGI middleware (plain ASGI: Starlette's BaseHTTPMiddleware costs a task group and streams per call):
+    reads the body of a POST, PUT or PATCH, refuses it when it or the path or query holds a NUL, else hands
+    the body on to the app as it came."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string") or b"")
+        messages: list[Message] = []
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            more = True
+            while more:
+                messages.append(await receive())
+                more = messages[-1]["type"] == "http.request" and messages[-1].get("more_body", False)
+        body = b"".join(message.get("body", b"") for message in messages)
         if b"%00" in raw or b"\x00" in raw or b"\\u0000" in body or b"\x00" in body:
-            return problem(422, "invalid-input", "Invalid input", "NUL characters are not accepted in any input")
-        return await call_next(request)
+            refusal = problem(422, "invalid-input", "Invalid input", "NUL characters are not accepted in any input")
+            await refusal(scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 def install_operational_routes(app: FastAPI, *, service: str, readiness: ReadinessCheck) -> None:
@@ -95,15 +119,34 @@ def install_operational_routes(app: FastAPI, *, service: str, readiness: Readine
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(Measure, service=service)
+
+
+class Measure:
+    """ASGI middleware: counts each answer by route and status and observes its duration (seconds)."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
 
 
 def install_observability(app: FastAPI) -> None:

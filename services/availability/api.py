@@ -41,7 +41,7 @@ ResourceManager = Annotated[Principal, Depends(require(Role.RESOURCE_MANAGER, Ro
 UnitId = Annotated[str, Path(pattern=UNIT_ID_PATTERN, description="The force's own stable id of the unit")]
 
 
-def known_force(code: Annotated[str, Path(description="Force code, as in reference/forces.csv")]) -> str:
+async def known_force(code: Annotated[str, Path(description="Force code, as in reference/forces.csv")]) -> str:
     if code not in forces():
         raise NotFound(f"no force {code!r}; GET /v1/forces lists the force codes")
     return code
@@ -176,7 +176,7 @@ async def get_policy(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> Polic
     return to_policy(await queries.get_policy(code, sessions=rt.sessions))
 
 
-def period(
+async def period(
     start: Annotated[
         AwareDatetime | None, Query(alias="from", description="Start of the period (RFC 3339); now when left out")
     ] = None,

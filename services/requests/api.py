@@ -26,7 +26,7 @@ RequestId = Annotated[str, Path(max_length=36, description="The request's id (a 
 Submitter = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
 
 
-def rules_of(request: Request) -> RequestRules:
+async def rules_of(request: Request) -> RequestRules:
     """FastAPI dependency: the rules new requests must respect, from the settings bootstrap read."""
     rules = request.app.state.rules
     if not isinstance(rules, RequestRules):

@@ -6,14 +6,15 @@ from services.requests import handlers
 from services.requests.domain import OUTCOMES
 from shared.cloudevents import registered
 from shared.events import AVAILABILITY_TOPIC, TASKING_TOPIC
-from shared.kafka import Handler
+from shared.kafka import BatchHandler, Handler
 from shared.service import ServiceRuntime
 
 
 def register_consumers(runtime: ServiceRuntime) -> None:
-    """Every outcome event moves the request on and lands on its timeline."""
+    """Every outcome event moves the request on and lands on its timeline; a run of one type in one transaction."""
     outcome = partial(handlers.record_outcome, uow=runtime.uow)
-    handled: dict[str, Handler] = {
-        full_type: outcome for full_type, model in registered().items() if model.event_type in OUTCOMES
-    }
-    runtime.consume(topics=[TASKING_TOPIC, AVAILABILITY_TOPIC], handlers=handled)
+    outcomes = partial(handlers.record_outcomes, uow=runtime.uow)
+    types = [full_type for full_type, model in registered().items() if model.event_type in OUTCOMES]
+    handled: dict[str, Handler] = dict.fromkeys(types, outcome)
+    batched: dict[str, BatchHandler] = dict.fromkeys(types, outcomes)
+    runtime.consume(topics=[TASKING_TOPIC, AVAILABILITY_TOPIC], handlers=handled, batch_handlers=batched)

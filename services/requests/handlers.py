@@ -29,6 +29,19 @@ CONSUMER = "requests"
 
 async def record_outcome(event: CloudEvent, data: EventData, *, uow: UowFactory) -> None:
     """Apply a tasking or availability outcome to the request it names, once."""
+    await record_outcomes([(event, data)], uow=uow)
+
+
+async def record_outcomes(batch: list[tuple[CloudEvent, EventData]], *, uow: UowFactory) -> None:
+    """Apply a run of outcomes of one type, in their order and in one transaction, each once."""
+    async with uow() as work:
+        for event, data in await work.not_yet_applied(consumer=CONSUMER, events=batch):
+            await _apply_outcome(work.session, event, data)
+        await work.commit()
+
+
+async def _apply_outcome(session: AsyncSession, event: CloudEvent, data: EventData) -> None:
+    """Move the request the outcome names on and put the outcome on its timeline (an unknown request: nothing)."""
     partial = (isinstance(data, TaskingApproved) and data.partial) or (
         isinstance(data, RequestUnfilled) and data.partially_filled
     )
@@ -36,23 +49,18 @@ async def record_outcome(event: CloudEvent, data: EventData, *, uow: UowFactory)
     closes = not isinstance(data, TaskingRejected) or data.closes_request
     moves = not only_on_timeline(data.event_type, closes_request=closes)
     request_id = _request_id(data)
-    async with uow() as work:
-        if await work.already_applied(consumer=CONSUMER, event=event):
-            return
-        request = await work.session.get(MutualAidRequest, request_id, with_for_update=True)
-        if request is None:
-            log.warning("%s names unknown request %s; recorded as applied", event.type, request_id)
-            await work.commit()
-            return
-        proposal_id = getattr(data, "proposal_id", None)
-        shown = outcome if moves else request.status
-        work.session.add(timeline_entry(request.id, event, shown, describe(data), proposal_id=proposal_id))
-        replaced = isinstance(data, ProposalSuperseded) and data.superseded_by is not None
-        status = next_status(request.status, outcome, event_type=data.event_type, replaced=replaced) if moves else None
-        if status is not None:
-            move(request, await _caught_up(work.session, request.id, status, proposal_id))
-            work.session.add(request)
-        await work.commit()
+    request = await session.get(MutualAidRequest, request_id, with_for_update=True)
+    if request is None:
+        log.warning("%s names unknown request %s; recorded as applied", event.type, request_id)
+        return
+    proposal_id = getattr(data, "proposal_id", None)
+    shown = outcome if moves else request.status
+    session.add(timeline_entry(request.id, event, shown, describe(data), proposal_id=proposal_id))
+    replaced = isinstance(data, ProposalSuperseded) and data.superseded_by is not None
+    status = next_status(request.status, outcome, event_type=data.event_type, replaced=replaced) if moves else None
+    if status is not None:
+        move(request, await _caught_up(session, request.id, status, proposal_id))
+        session.add(request)
 
 
 async def _caught_up(

@@ -37,7 +37,7 @@ UnitId = Annotated[str, Path(max_length=64, description="The unit's id, as its f
 Coordinator = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.NATIONAL_COORDINATOR))]
 
 
-def deps_of(request: Request) -> TaskingDeps:
+async def deps_of(request: Request) -> TaskingDeps:
     """FastAPI dependency: the tasking dependencies bootstrap built for this app."""
     deps = request.app.state.deps
     if not isinstance(deps, TaskingDeps):

@@ -45,7 +45,9 @@ async def hold_head(session: AsyncSession) -> None:
     Every transaction that appends takes it first, before the rows it decides on, so appends queue
     up in order and two transactions never wait on each other's locks the other way round.
     """
-    await session.exec(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq))
+    no_op = update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq)
+    # nothing in the session to bring up to date: not matching it against every object the session holds
+    await session.exec(no_op.execution_options(synchronize_session=False))
 
 
 async def append(

@@ -25,7 +25,7 @@ from shared.service import ServiceRuntime
 
 
 def register_consumers(runtime: ServiceRuntime, deps: TaskingDeps) -> None:
-    """One consumer group over the requests and availability topics."""
+    """One consumer group over the requests and availability topics; submissions and unit states in batches."""
     on: dict[type[EventData], Callable[..., Awaitable[None]]] = {
         RequestSubmitted: handlers.on_request_submitted,
         RequestCancelled: handlers.on_request_cancelled,
@@ -39,7 +39,14 @@ def register_consumers(runtime: ServiceRuntime, deps: TaskingDeps) -> None:
         UnitsReleased: handlers.on_units_released,
         PolicyUpdated: handlers.on_policy_updated,
     }
+    batched: dict[type[EventData], Callable[..., Awaitable[None]]] = {
+        RequestSubmitted: handlers.on_requests_submitted,
+        UnitDeclared: handlers.on_unit_states,
+        UnitUpdated: handlers.on_unit_states,
+        UnitWithdrawn: handlers.on_unit_states,
+    }
     runtime.consume(
         topics=[REQUESTS_TOPIC, AVAILABILITY_TOPIC],
         handlers={model.cloudevent_type(): partial(handler, deps=deps) for model, handler in on.items()},
+        batch_handlers={model.cloudevent_type(): partial(handler, deps=deps) for model, handler in batched.items()},
     )

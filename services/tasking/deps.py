@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from services.tasking.domain import TOUR_LENGTH
 from services.tasking.planner.problem import Planner, TravelModel
+from services.tasking.readmodel import PlanningReads
 from shared.db import SessionFactory
 from shared.messaging import UowFactory, utcnow
 
@@ -19,7 +20,8 @@ class TaskingDeps:
     travel and planner: how plans are made; wake_planning: ask for a planning run soon (after the
     batching window); clock: the current time (UTC), read here and passed into the domain;
     planning_lock: one planning run at a time in this process (services.tasking.planning);
-    tour_length: how long one unit serves a long request before another relieves it.
+    tour_length: how long one unit serves a long request before another relieves it; reads: what the
+    last planning run read, so that the next loads only what changed (services.tasking.readmodel).
     """
 
     uow: UowFactory
@@ -30,3 +32,4 @@ class TaskingDeps:
     clock: Callable[[], datetime] = field(default=utcnow)
     planning_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tour_length: timedelta = TOUR_LENGTH
+    reads: PlanningReads = field(default_factory=PlanningReads)

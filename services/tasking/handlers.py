@@ -39,25 +39,33 @@ APPROVED = frozenset({ProposalStatus.APPROVED})
 
 async def on_request_submitted(event: CloudEvent, data: RequestSubmitted, *, deps: TaskingDeps) -> None:
     """Take the request in, to be planned with whatever else arrives within the batching window."""
+    await on_requests_submitted([(event, data)], deps=deps)
+
+
+async def on_requests_submitted(batch: list[tuple[CloudEvent, RequestSubmitted]], *, deps: TaskingDeps) -> None:
+    """Take a run of submitted requests in, in one transaction, each once."""
     async with deps.uow() as work:
-        if await work.already_applied(consumer=CONSUMER, event=event):
-            return
-        request = RequestView(
-            request_id=data.request_id,
-            requesting_force=data.requesting_force,
-            requesting_region=data.requesting_region,
-            priority=data.priority,
-            location_lat=data.location.lat,
-            location_lon=data.location.lon,
-            required_by=data.required_by,
-            end=data.end,
-            needs=data.needs,
-            correlation_id=event.correlationid or event.id,
-        )
-        work.session.add(request)
-        publish_for(work, request, MatchingStarted(request_id=data.request_id), cause=event)
+        for event, data in await work.not_yet_applied(consumer=CONSUMER, events=batch):
+            _take_in(work, event, data)
         await work.commit()
     deps.wake_planning()
+
+
+def _take_in(work: UnitOfWork, event: CloudEvent, data: RequestSubmitted) -> None:
+    request = RequestView(
+        request_id=data.request_id,
+        requesting_force=data.requesting_force,
+        requesting_region=data.requesting_region,
+        priority=data.priority,
+        location_lat=data.location.lat,
+        location_lon=data.location.lon,
+        required_by=data.required_by,
+        end=data.end,
+        needs=data.needs,
+        correlation_id=event.correlationid or event.id,
+    )
+    work.session.add(request)
+    publish_for(work, request, MatchingStarted(request_id=data.request_id), cause=event)
 
 
 async def on_request_cancelled(event: CloudEvent, data: RequestCancelled, *, deps: TaskingDeps) -> None:
@@ -130,15 +138,22 @@ async def on_request_extended(event: CloudEvent, data: RequestExtended, *, deps:
     deps.wake_planning()
 
 
-async def on_unit_state(
-    event: CloudEvent, data: UnitDeclared | UnitUpdated | UnitWithdrawn, *, deps: TaskingDeps
-) -> None:
+UnitEvent = UnitDeclared | UnitUpdated | UnitWithdrawn
+
+
+async def on_unit_state(event: CloudEvent, data: UnitEvent, *, deps: TaskingDeps) -> None:
     """Keep the newest state of a unit in the read model."""
+    await on_unit_states([(event, data)], deps=deps)
+
+
+async def on_unit_states(batch: list[tuple[CloudEvent, UnitEvent]], *, deps: TaskingDeps) -> None:
+    """Keep the newest state of each unit of a run of unit events, in one transaction, each event once."""
     async with deps.uow() as work:
-        if await work.already_applied(consumer=CONSUMER, event=event):
-            return
-        await apply_unit_state(work.session, data.unit)
-        if data.unit.declared_status() == UnitStatus.AVAILABLE:
+        fresh = [data.unit for _, data in await work.not_yet_applied(consumer=CONSUMER, events=batch)]
+        newest = {state.unit_id: state for state in sorted(fresh, key=lambda state: state.version)}
+        for state in newest.values():  # older states of a unit would not be applied after it anyway
+            await apply_unit_state(work.session, state)
+        if any(state.declared_status() == UnitStatus.AVAILABLE for state in fresh):
             await capacity_appeared(work.session)
         await work.commit()
     deps.wake_planning()

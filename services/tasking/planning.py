@@ -42,17 +42,17 @@ from services.tasking.planner.problem import (
 from services.tasking.planner.records import digest, record_inputs
 from services.tasking.planner.travel import travel_parameters
 from services.tasking.pool import (
+    ForcesInNeed,
     Pool,
     clusters,
     coverage,
     demand_of,
-    forces_in_need,
     held_for,
     pool_for,
     staying_pool,
     tour_demands,
 )
-from services.tasking.readmodel import held_unit_ids, holding_proposals, live_requests
+from services.tasking.readmodel import PlanningReads, held_unit_ids
 from shared.db import advisory_xact_lock, retry_on_conflict
 from shared.events import (
     Allocation,
@@ -92,26 +92,46 @@ async def run_planning(deps: TaskingDeps) -> int:
 
 @retry_on_conflict
 async def _planning_run(deps: TaskingDeps) -> int:
-    async with deps.uow() as work:
-        await advisory_xact_lock(work.session, PLANNING_LOCK_KEY)
-        planned = await plan_open_requests(
-            work, planner=deps.planner, travel=deps.travel, now=deps.clock(), tour_length=deps.tour_length
-        )
-        await work.commit()
-        return planned
+    try:
+        async with deps.uow() as work:
+            await advisory_xact_lock(work.session, PLANNING_LOCK_KEY)
+            deps.reads.watch(work.session)
+            planned = await plan_open_requests(
+                work,
+                planner=deps.planner,
+                travel=deps.travel,
+                now=deps.clock(),
+                tour_length=deps.tour_length,
+                reads=deps.reads,
+            )
+            await work.commit()
+            deps.reads.remember()
+            return planned
+    except BaseException:  # what the run read may be changed in memory only
+        deps.reads.forget()
+        raise
 
 
 async def plan_open_requests(
-    work: UnitOfWork, *, planner: Planner, travel: TravelModel, now: datetime, tour_length: timedelta = TOUR_LENGTH
+    work: UnitOfWork,
+    *,
+    planner: Planner,
+    travel: TravelModel,
+    now: datetime,
+    tour_length: timedelta = TOUR_LENGTH,
+    reads: PlanningReads | None = None,
 ) -> int:
     """Plan every OPEN request, and every short one capacity appeared for since (a top-up), in this unit of
-    work; returns how many requests were planned."""
+    work; returns how many requests were planned. reads: what earlier runs read (none: read everything)."""
+    reads = reads or PlanningReads()
     planned = 0
     for priority in sorted(Priority):
         batch = await _open_requests(work, priority, now)
         if batch:
             planned += len(batch)
-            await _plan_batch(work, batch, priority, planner=planner, travel=travel, now=now, tour_length=tour_length)
+            await _plan_batch(
+                work, batch, priority, reads, planner=planner, travel=travel, now=now, tour_length=tour_length
+            )
             await work.session.flush()
     return planned
 
@@ -135,16 +155,18 @@ async def _plan_batch(
     work: UnitOfWork,
     batch: list[RequestView],
     priority: Priority,
+    reads: PlanningReads,
     *,
     planner: Planner,
     travel: TravelModel,
     now: datetime,
     tour_length: timedelta,
 ) -> None:
-    holding = await holding_proposals(work.session)
-    live = await live_requests(work.session)
+    holding = await reads.holding_proposals(work.session)
+    live = await reads.live_requests(work.session)
     owners = {r.request_id: r for r in live} | {r.request_id: r for r in batch}
-    holding = _supersede_lending_by_forces_in_need(work, holding, owners, now)
+    asking = ForcesInNeed(owners.values())
+    holding = _supersede_lending_by_forces_in_need(work, holding, owners, asking, now)
     recently = await _recently_preempted(work, now - timedelta(minutes=1))
     preemptible = [
         p
@@ -161,6 +183,8 @@ async def _plan_batch(
             holding,
             preemptible,
             owners,
+            asking,
+            reads,
             planner=planner,
             travel=travel,
             now=now,
@@ -175,6 +199,8 @@ async def _plan_cluster(
     holding: list[Proposal],
     preemptible: list[Proposal],
     owners: dict[str, RequestView],
+    asking: ForcesInNeed,
+    reads: PlanningReads,
     *,
     planner: Planner,
     travel: TravelModel,
@@ -183,11 +209,11 @@ async def _plan_cluster(
 ) -> None:
     lower = {p.id for p in preemptible}
     kept = [p for p in holding if p.id not in lower]
-    pool = await pool_for(work, batch, kept, owners, held_unit_ids(preemptible))
+    pool = await pool_for(work, batch, kept, owners, held_unit_ids(preemptible), reads)
     served = {r.request_id: coverage(r, holding, tour_length) for r in batch}
     wanted = {rid: outstanding(owners[rid].needs, least(per_tour)) for rid, per_tour in served.items()}
     by_tour = {rid for rid, per_tour in served.items() if partly_served(per_tour)}
-    in_need = {r.request_id: forces_in_need(r, owners.values()) for r in batch}
+    in_need = {r.request_id: asking.of(r) for r in batch}
     whole = [r for r in batch if wanted[r.request_id] and r.request_id not in by_tour]
     regional = [
         demand_of(r, wanted[r.request_id], regions=frozenset({r.requesting_region}), in_need=in_need[r.request_id])
@@ -384,7 +410,7 @@ async def _recently_preempted(work: UnitOfWork, since: datetime) -> Counter[str]
 
 
 def _supersede_lending_by_forces_in_need(
-    work: UnitOfWork, holding: list[Proposal], owners: dict[str, RequestView], now: datetime
+    work: UnitOfWork, holding: list[Proposal], owners: dict[str, RequestView], asking: ForcesInNeed, now: datetime
 ) -> list[Proposal]:
     """A pending proposal that borrows from a force now asking for that capability itself in an overlapping
     period is superseded (its request is planned again without that force): forces in need keep their units.
@@ -394,12 +420,13 @@ def _supersede_lending_by_forces_in_need(
         if proposal.status != ProposalStatus.PENDING:
             continue
         owner = owners[proposal.request_id]
-        in_need = forces_in_need(owner, owners.values())
-        if any((a.force, a.capability) in in_need for a in proposal.live_allocations()):
+        if any(asking.asks(a.force, a.capability, owner) for a in proposal.live_allocations()):
             proposal.status = ProposalStatus.SUPERSEDED
             proposal.decision_reason = LENDER_IN_NEED
             proposal.decided_at = now
             owner.supersedes = [*owner.supersedes, proposal.id]
+            if owner.state == RequestState.REJECTED:  # asking again from now on
+                asking.add(owner)
             owner.state = RequestState.OPEN
             work.session.add_all([proposal, owner])
             superseded.append(proposal.id)

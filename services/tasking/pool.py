@@ -19,7 +19,7 @@ from services.tasking.planner.problem import (
     lendable_counts,
 )
 from services.tasking.planner.records import set_aside_entry
-from services.tasking.readmodel import available_units, reserves
+from services.tasking.readmodel import PlanningReads, available_units, reserves
 from shared.events import Allocation
 from shared.messaging import UnitOfWork
 from shared.reserve import Interval, away, most_at_once
@@ -63,16 +63,40 @@ def overlaps(request: RequestView, start: datetime, end: datetime) -> bool:
     return request.required_by < end and start < request.end
 
 
-def forces_in_need(request: RequestView, live: Iterable[RequestView]) -> frozenset[tuple[str, Capability]]:
-    """The forces asking, in a period overlapping this request's, for a capability it needs: they keep theirs."""
-    wanted = {need.capability for need in request.needs}
-    return frozenset(
-        (other.requesting_force, need.capability)
-        for other in live
-        if other.state != RequestState.REJECTED and overlaps(other, request.required_by, request.end)
-        for need in other.needs
-        if need.capability in wanted
-    )
+class ForcesInNeed:
+    """The forces asking, in some period, for a capability, among the live requests given (rejected ones aside).
+
+    Built once per planning run: asking it for one request is a look-up by force and capability, not a pass
+    over every live request (a pass per pending proposal made a run quadratic in the requests in flight).
+    """
+
+    def __init__(self, live: Iterable[RequestView]) -> None:
+        self._asking: dict[tuple[str, Capability], list[tuple[datetime, datetime]]] = {}
+        for request in live:
+            self.add(request)
+
+    def add(self, request: RequestView) -> None:
+        """Count the request's needs in (a request that is no longer REJECTED, say)."""
+        if request.state == RequestState.REJECTED:
+            return
+        for need in request.needs:
+            self._asking.setdefault((request.requesting_force, need.capability), []).append(request.period())
+
+    def asks(self, force: str, capability: Capability, request: RequestView) -> bool:
+        """The force asks for the capability in a period overlapping the request's, which needs it too."""
+        periods = self._asking.get((force, capability), ())
+        return any(need.capability == capability for need in request.needs) and any(
+            overlaps(request, start, end) for start, end in periods
+        )
+
+    def of(self, request: RequestView) -> frozenset[tuple[str, Capability]]:
+        """The forces asking, in a period overlapping this request's, for a capability it needs: they keep theirs."""
+        wanted = {need.capability for need in request.needs}
+        return frozenset(
+            key
+            for key, periods in self._asking.items()
+            if key[1] in wanted and any(overlaps(request, start, end) for start, end in periods)
+        )
 
 
 def demand_of(
@@ -103,6 +127,7 @@ async def pool_for(
     kept: list[Proposal],
     owners: dict[str, RequestView],
     preemptible: set[str],
+    reads: PlanningReads,
 ) -> Pool:
     """The units of the batch's capabilities, and what each force can lend in the batch's period.
 
@@ -117,7 +142,7 @@ async def pool_for(
     held = holds_as_bookings(kept, owners)
     units = [
         replace(u, bookings=(*u.bookings, *held.get(u.unit_id, ())), preemptible=u.unit_id in preemptible)
-        for u in await available_units(work.session, capabilities)
+        for u in await reads.available_units(work.session, capabilities)
     ]
     period = (min(r.required_by for r in batch), max(r.end for r in batch))
     busy = {u.unit_id for u in units if any(w.start < period[1] and period[0] < w.end for w in held.get(u.unit_id, ()))}
