@@ -75,7 +75,8 @@ def serve(
         raise typer.BadParameter(f"one of: {', '.join(APPS)}", param_hint="SERVICE")
     try:
         settings = load_settings(bootstrap(service).Settings)
-    except StartupError as error:
+        tracing.wanted()  # an exporter or protocol not installed is refused before anything starts
+    except (StartupError, tracing.NotInstalled) as error:
         typer.echo(f"mutualaid serve {service}: {error}", err=True)
         raise typer.Exit(1) from None
     logs.configure(service=service, log_format=settings.log_format, level=settings.log_level)

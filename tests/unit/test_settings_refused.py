@@ -43,3 +43,11 @@ def test_audit_keys_that_are_not_json_are_named_by_run_and_serve(monkeypatch: py
     result = CliRunner().invoke(app, ["serve", "tasking"])
     assert result.exit_code == 1
     assert result.output.startswith("mutualaid serve tasking: TASKING_AUDIT_KEYS: cannot be read")
+
+
+def test_serve_refuses_a_trace_protocol_not_installed_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    result = CliRunner().invoke(app, ["serve", "requests"])
+    assert result.exit_code == 1
+    assert result.output.startswith("mutualaid serve requests: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: only http/protobuf")
