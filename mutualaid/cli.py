@@ -67,12 +67,18 @@ def serve(
     """Run one service (HTTP and its Kafka consumers) in the foreground."""
     import uvicorn
 
+    from mutualaid.preflight import StartupError, load_settings
     from mutualaid.services import APPS, bootstrap, create_app
     from shared import logs, tracing
 
     if service not in APPS:
         raise typer.BadParameter(f"one of: {', '.join(APPS)}", param_hint="SERVICE")
-    settings = bootstrap(service).Settings()
+    try:
+        settings = load_settings(bootstrap(service).Settings)
+        tracing.wanted()  # an exporter or protocol not installed is refused before anything starts
+    except (StartupError, tracing.NotInstalled) as error:
+        typer.echo(f"mutualaid serve {service}: {error}", err=True)
+        raise typer.Exit(1) from None
     logs.configure(service=service, log_format=settings.log_format, level=settings.log_level)
     tracing.configure(service)
     app = create_app(service, settings)  # after tracing.configure: its HTTP requests get server spans

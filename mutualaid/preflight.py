@@ -7,13 +7,19 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import socket
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from alembic.script import ScriptDirectory
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsError
+
+Settings = TypeVar("Settings", bound=BaseSettings)
 
 
 class StartupError(Exception):
@@ -149,3 +155,37 @@ def _check_revision(connection: sqlite3.Connection, path: Path, migrations: Path
             f"{path} was written by a newer mutualaid (migration {row[0]} is unknown here): "
             "run that version, or start empty with --reset"
         )
+
+
+def load_settings(settings_class: type[Settings]) -> Settings:
+    """The settings from the environment; raises StartupError naming the environment variable that is wrong,
+    and what it was given unless it is a secret."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        raise StartupError(_validation_line(error.errors()[0], settings_class)) from None
+    except SettingsError as error:  # a JSON setting that does not parse
+        field = re.search(r'field "(\w+)"', str(error))
+        name = _variable(field.group(1), settings_class) if field else settings_class.__name__
+        raise StartupError(f"{name}: cannot be read: {error.__cause__ or error}") from None
+
+
+def _validation_line(problem: ErrorDetails, settings_class: type[BaseSettings]) -> str:
+    if not problem["loc"]:  # a check across settings: its message names them
+        return problem["msg"].removeprefix("Value error, ")
+    name = _variable(str(problem["loc"][0]), settings_class)
+    field = settings_class.model_fields.get(str(problem["loc"][0])) or next(
+        (f for f in settings_class.model_fields.values() if f.validation_alias == name), None
+    )
+    secret = field is not None and "SecretStr" in str(field.annotation)
+    return f"{name}: {problem['msg']}" + ("" if secret else f" (given {problem['input']!r})")
+
+
+def _variable(key: str, settings_class: type[BaseSettings]) -> str:
+    """The environment variable of a field, given its name or its alias as pydantic reports it."""
+    field = settings_class.model_fields.get(key)
+    if field is None:
+        return key  # already the alias, an unprefixed variable such as MUTUALAID_LOG_LEVEL
+    if isinstance(field.validation_alias, str):
+        return field.validation_alias
+    return f"{settings_class.model_config.get('env_prefix', '')}{key}".upper()

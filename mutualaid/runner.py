@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-from pydantic import ValidationError
 
 from mutualaid.preflight import (
     StartupError,
@@ -25,6 +24,7 @@ from mutualaid.preflight import (
     check_databases,
     check_ports_free,
     claim_state_dir,
+    load_settings,
     reset_state,
 )
 from mutualaid.services import CONSOLE, SERVICES, bootstrap
@@ -263,16 +263,8 @@ def terminal_logging() -> dict[str, str]:
 def service_ports() -> dict[str, int]:
     """Each service's HTTP port from its settings (REQUESTS_PORT, AVAILABILITY_PORT, TASKING_PORT, CONSOLE_PORT).
 
-    Raises StartupError naming the setting when a service's settings do not validate."""
-    ports = {}
-    for service in (*SERVICES, CONSOLE):
-        try:
-            ports[service] = bootstrap(service).Settings().port
-        except ValidationError as error:
-            problem = error.errors()[0]
-            setting = f"{service.upper()}_{'_'.join(map(str, problem['loc'])).upper()}"
-            raise StartupError(f"{setting}: {problem['msg']} (given {problem['input']!r})") from None
-    return ports
+    Raises StartupError naming the environment variable when a service's settings do not validate."""
+    return {service: load_settings(bootstrap(service).Settings).port for service in (*SERVICES, CONSOLE)}
 
 
 async def _serve_until_stopped(stack: Stack, stop: asyncio.Event, *, demo: bool) -> None:

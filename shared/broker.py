@@ -88,7 +88,8 @@ class EmbeddedBroker:
         try:
             self._wait_listening(timeout)
         except BaseException:
-            self.stop()
+            self._process.kill()  # kept, not forgotten: wait() gives its exit code to whoever restarts it
+            self._process.wait()
             raise
         return self
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.consumer.fetcher import Fetcher
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 from sqlalchemy import func, or_, update
@@ -88,8 +89,22 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
         log.warning("stopping a Kafka consumer raised CancelledError of itself (aiokafka#647); finishing the stop")
         # What stop() skipped after its coordinator raised (aiokafka 0.14): the fetcher's and the client's tasks.
         if consumer._fetcher is not None:
-            await consumer._fetcher.close()
+            await _close_fetcher(consumer._fetcher)
         await consumer._client.close()
+
+
+async def _close_fetcher(fetcher: Fetcher) -> None:
+    """Close an aiokafka fetcher whose close() raises CancelledError of itself: it awaits each pending fetch
+    task just after cancelling it, and there are such tasks while the broker is away (retried fetches)."""
+    try:
+        await fetcher.close()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        for pending in fetcher._pending_tasks:
+            pending.cancel()
+        await asyncio.gather(*fetcher._pending_tasks, return_exceptions=True)
 
 
 class BrokerReplaced(KafkaError):  # type: ignore[misc]

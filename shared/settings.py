@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.logs import LogFormat, LogLevel
 
 DEVELOPMENT_JWT_SECRET = "mutualaid-development-signing-key-not-for-production"  # noqa: S105
+MAX_RETENTION_HOURS = 24 * 365 * 10  # ten years: beyond it a retention is a mistake (and infinity overflows timedelta)
 
 
 class CommonSettings(BaseSettings):
@@ -33,16 +34,18 @@ class CommonSettings(BaseSettings):
         description="Prefix for topic and consumer-group names, so environments can share a cluster",
     )
     jwt_secret: SecretStr = Field(SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias="MUTUALAID_JWT_SECRET")
-    outbox_poll_interval_s: float = Field(1.0, gt=0, validation_alias="MUTUALAID_OUTBOX_POLL_INTERVAL_S")
+    outbox_poll_interval_s: float = Field(1.0, gt=0, le=3600, validation_alias="MUTUALAID_OUTBOX_POLL_INTERVAL_S")
     outbox_retention_hours: float = Field(
         168,
         ge=1,
+        le=MAX_RETENTION_HOURS,
         validation_alias="MUTUALAID_OUTBOX_RETENTION_HOURS",
         description="How long sent outbox rows are kept: all a relay can send again to a broker that came back empty",
     )
     inbox_retention_hours: float = Field(
         336,
         ge=1,
+        le=MAX_RETENTION_HOURS,
         validation_alias="MUTUALAID_INBOX_RETENTION_HOURS",
         description="How long a consumer remembers the events it applied: at least the outbox retention, or an "
         "event sent again would be applied twice",
@@ -53,7 +56,7 @@ class CommonSettings(BaseSettings):
         description="json: one JSON object a line, for a log collector; text: a readable line, for a terminal",
     )
     log_level: Annotated[LogLevel, BeforeValidator(str.upper)] = Field("INFO", validation_alias="MUTUALAID_LOG_LEVEL")
-    purge_interval_s: float = Field(300, gt=0, validation_alias="MUTUALAID_PURGE_INTERVAL_S")
+    purge_interval_s: float = Field(300, gt=0, le=86400, validation_alias="MUTUALAID_PURGE_INTERVAL_S")
     purge_batch_size: int = Field(500, ge=1, le=10000, validation_alias="MUTUALAID_PURGE_BATCH_SIZE")
     purge_pause_ms: int = Field(
         50, ge=0, le=60000, validation_alias="MUTUALAID_PURGE_PAUSE_MS", description="Pause between two purge batches"

@@ -33,19 +33,23 @@ _provider: "TracerProvider | None" = None
 _tracer: trace.Tracer = trace.NoOpTracer()
 
 
+class NotInstalled(ValueError):
+    """The OTEL_* variables ask for an exporter or protocol that is not installed; the message names the variable."""
+
+
 def wanted(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether the OTEL_* variables ask for traces; raises ValueError for an exporter or protocol not installed."""
+    """Whether the OTEL_* variables ask for traces; raises NotInstalled for an exporter or protocol not installed."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     exporter = environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
     if exporter not in ("otlp", "none"):
-        raise ValueError(f"OTEL_TRACES_EXPORTER={exporter}: only otlp (or none) is installed")
+        raise NotInstalled(f"OTEL_TRACES_EXPORTER={exporter}: only otlp (or none) is installed")
     endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if exporter == "none" or not endpoint:
         return False
     for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
         if environ.get(name, "http/protobuf").strip().lower() != "http/protobuf":
-            raise ValueError(f"{name}={environ[name]}: only http/protobuf is installed")
+            raise NotInstalled(f"{name}={environ[name]}: only http/protobuf is installed")
     return True
 
 

@@ -3,7 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import MAX_RETENTION_HOURS, ServiceSettings
 
 
 class RequestsSettings(ServiceSettings):
@@ -22,6 +22,7 @@ class RequestsSettings(ServiceSettings):
     idempotency_key_retention_hours: float = Field(
         168,
         ge=24,
+        le=MAX_RETENTION_HOURS,
         description="How long an Idempotency-Key is remembered: a retry with the same key within it returns the "
         "request it created; after it, the key is forgotten and the same body makes a new request",
     )

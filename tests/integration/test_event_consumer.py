@@ -5,7 +5,9 @@ import asyncio
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from shared.broker import EmbeddedBroker
 from shared.kafka import stop_consumer
 from shared.settings import CommonSettings
 
@@ -30,3 +32,22 @@ async def test_a_caller_cancelled_while_it_stops_a_consumer_is_still_cancelled(k
     with pytest.raises(asyncio.CancelledError):
         await stopping
     await stop_consumer(consumer)
+
+
+async def test_a_consumer_stopped_while_its_broker_is_gone_stops_without_raising() -> None:
+    with EmbeddedBroker() as broker:
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        await admin.start()
+        await admin.create_topics([NewTopic("gone", num_partitions=3, replication_factor=1)])
+        await admin.close()
+        consumer = AIOKafkaConsumer(
+            "gone", bootstrap_servers=broker.bootstrap_servers, group_id="g", enable_auto_commit=False
+        )
+        await consumer.start()
+        await consumer.getmany(timeout_ms=2000)  # assigned, its fetches going
+        broker.stop()  # SIGKILL: the fetches fail and are retried while the consumer is stopped
+        await asyncio.sleep(2)
+        await stop_consumer(consumer)
+    current = asyncio.current_task()
+    assert current is not None
+    assert not current.cancelling()

@@ -1,0 +1,53 @@
+"""A setting refused at start is one line naming the environment variable to change, never echoing a secret."""
+
+import pytest
+from typer.testing import CliRunner
+
+from mutualaid.cli import app
+from mutualaid.preflight import StartupError
+from mutualaid.runner import service_ports
+
+
+def refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(StartupError) as refused:
+        service_ports()
+    return str(refused.value)
+
+
+def test_a_shared_setting_is_named_as_its_variable_not_with_a_service_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = refusal(monkeypatch, MUTUALAID_OUTBOX_RETENTION_HOURS="a week")
+    assert line.startswith("MUTUALAID_OUTBOX_RETENTION_HOURS: ")
+    assert "'a week'" in line
+
+
+def test_a_check_across_settings_names_them_without_dumping_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = refusal(monkeypatch, MUTUALAID_OUTBOX_RETENTION_HOURS="48", MUTUALAID_INBOX_RETENTION_HOURS="24")
+    assert line.startswith("MUTUALAID_INBOX_RETENTION_HOURS must be at least MUTUALAID_OUTBOX_RETENTION_HOURS")
+    assert "given" not in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "secret"),
+    [("MUTUALAID_JWT_SECRET", "short-signing-secret-value"), ("TASKING_AUDIT_KEYS", '{"1": "short-audit-key"}')],
+)
+def test_a_secret_refused_is_never_printed(monkeypatch: pytest.MonkeyPatch, variable: str, secret: str) -> None:
+    line = refusal(monkeypatch, **{variable: secret})
+    assert variable in line
+    assert "short-" not in line
+
+
+def test_audit_keys_that_are_not_json_are_named_by_run_and_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert refusal(monkeypatch, TASKING_AUDIT_KEYS="not json").startswith("TASKING_AUDIT_KEYS: cannot be read")
+    result = CliRunner().invoke(app, ["serve", "tasking"])
+    assert result.exit_code == 1
+    assert result.output.startswith("mutualaid serve tasking: TASKING_AUDIT_KEYS: cannot be read")
+
+
+def test_serve_refuses_a_trace_protocol_not_installed_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    result = CliRunner().invoke(app, ["serve", "requests"])
+    assert result.exit_code == 1
+    assert result.output.startswith("mutualaid serve requests: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: only http/protobuf")
