@@ -77,6 +77,11 @@ class CommonSettings(BaseSettings):
                 "MUTUALAID_INBOX_RETENTION_HOURS must be at least MUTUALAID_OUTBOX_RETENTION_HOURS: an event "
                 "sent again from the outbox after its inbox mark was purged would be applied twice"
             )
+        if self.kafka_heartbeat_interval_ms >= self.kafka_session_timeout_ms:
+            raise ValueError(
+                "KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS (a third of it is usual): "
+                "a consumer that beats less often than its session lasts is dropped from its group again and again"
+            )
         return self
 
 

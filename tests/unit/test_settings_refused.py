@@ -51,3 +51,8 @@ def test_serve_refuses_a_trace_protocol_not_installed_in_one_line(monkeypatch: p
     result = CliRunner().invoke(app, ["serve", "requests"])
     assert result.exit_code == 1
     assert result.output.startswith("mutualaid serve requests: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: only http/protobuf")
+
+
+def test_a_heartbeat_no_more_often_than_the_session_lasts_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = refusal(monkeypatch, KAFKA_SESSION_TIMEOUT_MS="6000", KAFKA_HEARTBEAT_INTERVAL_MS="10000")
+    assert line.startswith("KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS")
