@@ -36,7 +36,10 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=10.0) as http:
+        # Idle connections are dropped before the services' uvicorn closes them (its keep-alive is 5 s, as
+        # httpx's default): reusing one the server is closing that moment fails with RemoteProtocolError.
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
             app.state.http = http
             following = asyncio.create_task(follow_events(settings, app.state.hub))
             try:
