@@ -31,7 +31,7 @@ typecheck: install
 pytest: install
 	@command -v chromium >/dev/null || { echo "the browser tests need Debian's chromium package: apt-get install chromium"; exit 1; }
 	@command -v docker-compose >/dev/null || { echo "the deployment tests need Debian's docker-compose package: apt-get install docker-compose"; exit 1; }
-	$(BIN)/pytest -n 4  # the tests mostly wait on consumer-group joins: four workers share two cores well
+	$(BIN)/pytest -n 6  # the tests mostly wait on consumer-group joins and stack starts: with four workers two cores sat a third idle
 
 test: lint typecheck pytest ## ruff, import contracts, mypy and every test (unit, integration, end-to-end)
 

@@ -62,19 +62,6 @@ async def no_task_outlives_its_test() -> AsyncIterator[None]:
         assert not pending, "tasks outlived the test:\n" + "\n".join(stacks)
 
 
-LONGEST_FIRST = ("tests/fault/", "tests/property/", "tests/e2e/", "tests/browser/")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests (whole stacks, generated scenarios) first: xdist's workers take tests in this order,
-    so none of them starts last and holds the run up while the other workers sit idle."""
-
-    def rank(item: pytest.Item) -> int:
-        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
-
-    items.sort(key=rank)
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print what each fault run did and found (its test records it; it reaches here from xdist workers too)."""
     reports = [r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, [])]
