@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from shared.auth import Role
-from tests.support.builders import bearer
+from tests.support.builders import bearer, request_body
 from tests.support.run_command import (
     ROOT,
     RunPorts,
@@ -63,24 +63,20 @@ async def test_the_walkthrough_runs_again_after_ctrl_c_and_a_second_start_on_the
     assert "Traceback" not in "".join(second.output)
 
 
-async def test_reset_starts_from_empty_state(tmp_path: Path) -> None:
+async def test_a_tasking_database_lost_between_runs_learns_every_unit_again_and_reset_empties_everything(
+    tmp_path: Path,
+) -> None:
+    """The embedded broker keeps nothing between runs: the services send again what it no longer holds.
+
+    One sequence of starts, so as to spend one stack start less: a request is raised, tasking's database
+    is lost between runs, then `--reset` starts from empty state.
+    """
     ports = RunPorts.free()
     async with mutualaid_run(tmp_path, ports) as first:
-        await walkthrough_mobilises_a_request(ports)
-        await stop(first)
-    async with mutualaid_run(tmp_path, ports, "--reset") as fresh:
-        assert "15 declared, 0 already there" in "".join(fresh.output)
         async with httpx.AsyncClient(timeout=10) as client:
-            requests = (await client.get(f"{ports.url('requests')}/v1/requests", headers=AUDITOR)).json()
-            committed = await client.get(f"{ports.url('availability')}/v1/units?status=COMMITTED", headers=AUDITOR)
-        assert requests["items"] == []
-        assert committed.json()["items"] == []
-
-
-async def test_a_tasking_database_lost_between_runs_learns_every_unit_again(tmp_path: Path) -> None:
-    """The embedded broker keeps nothing between runs: the services send again what it no longer holds."""
-    ports = RunPorts.free()
-    async with mutualaid_run(tmp_path, ports) as first:
+            operator = bearer(Role.OPERATOR, force="west-midlands")
+            raised = await client.post(f"{ports.url('requests')}/v1/requests", json=request_body(), headers=operator)
+            assert raised.status_code == 201, raised.text
         await stop(first)
     for leftover in tmp_path.glob("tasking.db*"):
         leftover.unlink()
@@ -88,7 +84,17 @@ async def test_a_tasking_database_lost_between_runs_learns_every_unit_again(tmp_
         assert "0 declared, 15 already there" in "".join(second.output)
         async with httpx.AsyncClient(timeout=10) as client:
             units = (await client.get(f"{ports.url('tasking')}/v1/units", headers=AUDITOR)).json()["items"]
+            kept = (await client.get(f"{ports.url('requests')}/v1/requests", headers=AUDITOR)).json()["items"]
         assert len(units) == 15
+        assert [r["id"] for r in kept] == [raised.json()["id"]]
+        await stop(second)
+    async with mutualaid_run(tmp_path, ports, "--reset") as fresh:
+        assert "15 declared, 0 already there" in "".join(fresh.output)
+        async with httpx.AsyncClient(timeout=10) as client:
+            requests = (await client.get(f"{ports.url('requests')}/v1/requests", headers=AUDITOR)).json()
+            committed = await client.get(f"{ports.url('availability')}/v1/units?status=COMMITTED", headers=AUDITOR)
+        assert requests["items"] == []
+        assert committed.json()["items"] == []
 
 
 async def test_ctrl_c_while_starting_stops_everything_quietly(tmp_path: Path) -> None:
