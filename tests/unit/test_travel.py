@@ -55,10 +55,10 @@ def test_a_recorded_travel_model_is_rebuilt_for_a_replay() -> None:
 @pytest.mark.parametrize("model", [TRAVEL, ROAD, FerryAwareTravel(road=ROAD, landmasses=TRAVEL.landmasses)])
 def test_the_minutes_between_many_places_are_those_of_each_route(model: FerryAwareTravel | GreatCircleTravel) -> None:
     everywhere = [BELFAST, GLASGOW, HOLYHEAD, BIRMINGHAM, LONDON, NEWPORT_IOW, WINCHESTER, KIRKWALL, THURSO]
-    scenes = [BELFAST, LONDON, KIRKWALL]
+    scenes = [BELFAST, LONDON, KIRKWALL, NEWPORT_IOW, THURSO]
     table = model.minutes_between(everywhere, scenes)
     assert table.shape == (len(scenes), len(everywhere))
     for row, scene in enumerate(scenes):
         for column, base in enumerate(everywhere):
             assert table[row, column] == pytest.approx(model.route(base, scene).minutes, rel=1e-12), (base, scene)
-    assert model.minutes_between([], scenes).shape == (3, 0)
+    assert model.minutes_between([], scenes).shape == (len(scenes), 0)

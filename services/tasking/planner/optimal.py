@@ -42,9 +42,11 @@ their HQ with readiness in quarter hours) are solved exactly in a few millisecon
 (hundreds of units of many forces at one place, many requests at another) may exhaust it. Then the best
 solution found for (4) is kept, (5) is not tried, and the plan is still optimal on (1)-(3), reproducible.
 
-Speed: 1,200 units and 50 requests plan in about 160 ms on two cores (benchmarks/planning.py), most of
-it eligibility of some 45,000 (unit, need) pairs in Python; travel times for every (unit, demand) pair
-come from the travel model in one array, and the min-cost flow itself solves in a few milliseconds.
+Speed: 1,200 units and 50 requests plan in about 120 ms on two cores (benchmarks/planning.py). Which
+units can serve each need is worked out for every unit of a capability at once (planner/fleet.py), and
+travel times for every (unit, demand) pair, sea crossings included, come from the travel model in one
+array; most of what is left is building the classes and arcs and the residual network in Python, and the
+min-cost flow itself solves in a few milliseconds.
 """
 
 import math
@@ -52,9 +54,11 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
+from services.tasking.planner.fleet import Fleet, Mask
 from services.tasking.planner.problem import (
     Candidate,
     Demand,
@@ -64,8 +68,8 @@ from services.tasking.planner.problem import (
     allocate,
     arrives_late,
     free_around,
-    is_candidate,
 )
+from services.tasking.planner.travel import Minutes
 from shared.events import Shortfall
 from shared.vocabulary import Capability, Need
 
@@ -120,15 +124,6 @@ class _Slot:
 
 
 @dataclass(frozen=True)
-class _Fleet:
-    """The units in unit id order, the pool each lends from (-1: none) and the units of each capability."""
-
-    units: list[Candidate]
-    pool: list[int]
-    by_capability: dict[Capability, list[int]]
-
-
-@dataclass(frozen=True)
 class _Network:
     """The batch as a flow network. Nodes: the source, then pools, slots and classes."""
 
@@ -154,36 +149,36 @@ class _Network:
 
 
 def _network(problem: PlanningProblem, travel: TravelModel) -> _Network:
-    units = sorted(problem.units, key=lambda unit: unit.unit_id)
+    fleet = Fleet(sorted(problem.units, key=lambda unit: unit.unit_id))
+    units = fleet.units
     pools = sorted({(u.force, u.capability) for u in units if problem.lendable.get((u.force, u.capability), 0) > 0})
     pool_index = {pool: index for index, pool in enumerate(pools)}
-    fleet = _Fleet(units, [pool_index.get((u.force, u.capability), -1) for u in units], defaultdict(list))
-    for index, unit in enumerate(units):
-        fleet.by_capability[unit.capability].append(index)
+    unit_pool = [pool_index.get((u.force, u.capability), -1) for u in units]
+    lending = np.array(unit_pool, dtype=np.intp) >= 0
     slots: list[_Slot] = []
     reaches: list[list[Reach]] = [[] for _ in units]
     demands = sorted(problem.demands, key=lambda demand: demand.request_id)
     minutes = travel.minutes_between([unit.base for unit in units], [demand.location for demand in demands])
-    for demand, travel_minutes in zip(demands, minutes.tolist(), strict=True):
-        for slot, costs in _slots(demand, fleet, travel_minutes, problem.now):
+    for demand, travel_minutes in zip(demands, minutes, strict=True):
+        for slot, costs in _slots(demand, fleet, lending, travel_minutes, problem.now):
             for index, seconds, late in costs:
                 reaches[index].append((len(slots), seconds, late))
             slots.append(slot)
-    return _classes(fleet, slots, [problem.lendable[pool] for pool in pools], reaches)
+    return _classes(units, unit_pool, slots, [problem.lendable[pool] for pool in pools], reaches)
 
 
 def _slots(
-    demand: Demand, fleet: _Fleet, travel_minutes: list[float], now: datetime
+    demand: Demand, fleet: Fleet, lending: Mask, travel_minutes: Minutes, now: datetime
 ) -> list[tuple[_Slot, list[Reach]]]:
     """A slot per need of a demand, with the units that can fill it (worked out once per capability).
 
-    travel_minutes: each unit's journey to the demand, in fleet order.
+    lending: whether each unit's force can lend it at all; travel_minutes: each unit's journey to the demand.
     """
     reach: dict[Capability, tuple[list[int], list[Reach]]] = {}
     slots = []
     for need in demand.needs:
         if need.capability not in reach:
-            reach[need.capability] = _reach(demand, need.capability, fleet, travel_minutes, now)
+            reach[need.capability] = _reach(demand, need.capability, fleet, lending, travel_minutes, now)
         eligible, costs = reach[need.capability]
         punctual = sum(1 for _, _, late in costs if not late)
         slots.append((_Slot(demand, need, eligible, len(costs), punctual), costs))
@@ -191,49 +186,48 @@ def _slots(
 
 
 def _reach(
-    demand: Demand, capability: Capability, fleet: _Fleet, travel_minutes: list[float], now: datetime
+    demand: Demand, capability: Capability, fleet: Fleet, lending: Mask, travel_minutes: Minutes, now: datetime
 ) -> tuple[list[int], list[Reach]]:
     """The units eligible for a need, and arrival seconds and lateness of those whose force can lend."""
+    eligible = fleet.eligible(demand, capability)
+    lent = eligible[lending[eligible]]
+    eta = fleet.readiness[lent] + travel_minutes[lent]
+    reachable = np.isfinite(eta)
+    for at in np.flatnonzero(reachable & fleet.has_bookings[lent]).tolist():
+        reachable[at] = free_around(fleet.units[lent[at]], demand, float(eta[at]))  # another booking leaves time?
+    lent, eta = lent[reachable], eta[reachable]
     slack = (demand.required_by - now) / timedelta(minutes=1)
-    eligible: list[int] = []
-    costs: list[Reach] = []
-    for index in fleet.by_capability.get(capability, []):
-        unit = fleet.units[index]
-        if not is_candidate(unit, demand, capability):
-            continue
-        eligible.append(index)
-        if fleet.pool[index] < 0:
-            continue
-        eta = unit.readiness_minutes + travel_minutes[index]
-        if not math.isfinite(eta) or not free_around(unit, demand, eta):
-            continue  # no road or crossing joins them, or another booking leaves no time to go and come back
-        # comparing minutes is exact except within the microsecond arrives_late rounds to; ask it there
-        late = eta > slack if abs(eta - slack) > 1e-6 else arrives_late(demand, eta, now=now)
-        costs.append((index, arrival_cost(eta), late))
-    return eligible, costs
+    late = eta > slack
+    for at in np.flatnonzero(np.abs(eta - slack) <= 1e-6).tolist():  # exact except within the microsecond
+        late[at] = arrives_late(demand, float(eta[at]), now=now)  # arrives_late rounds to: ask it there
+    seconds = np.rint(eta * SECONDS_PER_MINUTE).astype(np.int64)
+    costs = list(zip(lent.tolist(), seconds.tolist(), late.tolist(), strict=True))
+    return eligible.tolist(), costs
 
 
-def _classes(fleet: _Fleet, slots: list[_Slot], lendable: list[int], reaches: list[list[Reach]]) -> _Network:
+def _classes(
+    units: list[Candidate], unit_pool: list[int], slots: list[_Slot], lendable: list[int], reaches: list[list[Reach]]
+) -> _Network:
     """Interchangeable units in classes, and the arcs' integer costs with their penalties."""
     members: dict[tuple[int, bool, tuple[Reach, ...]], list[int]] = {}
     for unit, reach in enumerate(reaches):
         if reach:
-            key = (fleet.pool[unit], fleet.units[unit].preemptible, tuple(reach))
+            key = (unit_pool[unit], units[unit].preemptible, tuple(reach))
             members.setdefault(key, []).append(unit)
     longest = max((seconds for reach in reaches for _, seconds, _ in reach), default=0) + 1
     most = min(sum(slot.need.quantity for slot in slots), sum(len(group) for group in members.values()))
     preempt_penalty = most * longest + 1
     unfilled_penalty = most * (preempt_penalty + longest) + 1
     late_penalty = most * (unfilled_penalty + preempt_penalty + longest) + 1
-    preempts = [fleet.units[group[0]].preemptible for group in members.values()]
+    preempts = [units[group[0]].preemptible for group in members.values()]
     arcs = [
         (c, slot, s + preempt_penalty * preempts[c] + late_penalty * late, len(group))
         for c, ((_, _, reach), group) in enumerate(members.items())
         for slot, s, late in reach
     ]
     return _Network(
-        units=fleet.units,
-        unit_pool=fleet.pool,
+        units=units,
+        unit_pool=unit_pool,
         slots=slots,
         lendable=lendable,
         classes=list(members.values()),
@@ -272,10 +266,11 @@ def _flow(net: _Network, arcs: list[int]) -> _Flow:
 
 def _min_cost_flow(net: _Network) -> _Flow:
     pools, classes, slots = range(len(net.lendable)), range(len(net.classes)), range(len(net.slots))
+    first_class, first_slot = net.first_class, net.first_slot
     tails = [SOURCE for _ in pools] + [1 + pool for pool in net.class_pool]
-    tails += [net.first_class + cls for cls in net.arc_class] + [SOURCE for _ in slots]
-    heads = [1 + pool for pool in pools] + [net.first_class + cls for cls in classes]
-    heads += [net.first_slot + slot for slot in net.arc_slot] + [net.first_slot + slot for slot in slots]
+    tails += [first_class + cls for cls in net.arc_class] + [SOURCE for _ in slots]
+    heads = [1 + pool for pool in pools] + [first_class + cls for cls in classes]
+    heads += [first_slot + slot for slot in net.arc_slot] + [first_slot + slot for slot in slots]
     capacities = net.lendable + [len(group) for group in net.classes] + net.arc_capacity
     capacities += [slot.need.quantity for slot in net.slots]
     costs = [0] * (len(net.lendable) + len(net.classes)) + net.arc_cost + [net.bypass_cost for _ in slots]
@@ -396,12 +391,13 @@ def _face(net: _Network, flow: _Flow) -> _Face:
     def free(tail: int, head: int, cost: int) -> bool:
         return cost + potential[tail] == potential[head] and component[tail] == component[head]
 
-    tail = [net.first_class + c if load else 1 + net.class_pool[c] for c, load in enumerate(flow.class_load)]
-    slot_node = [net.first_slot + slot for slot in net.arc_slot]
+    first_class, first_slot = net.first_class, net.first_slot
+    tail = [first_class + c if load else 1 + net.class_pool[c] for c, load in enumerate(flow.class_load)]
+    slot_node = [first_slot + slot for slot in net.arc_slot]
     arcs = [a for a, c in enumerate(net.arc_class) if free(tail[c], slot_node[a], net.arc_cost[a])]
     classes = {c for c in range(len(net.classes)) if free(1 + net.class_pool[c], tail[c], 0)}
     pools = {p for p in range(len(net.lendable)) if free(SOURCE, 1 + p, 0)}
-    slots = {s for s in range(len(net.slots)) if free(SOURCE, net.first_slot + s, net.bypass_cost)}
+    slots = {s for s in range(len(net.slots)) if free(SOURCE, first_slot + s, net.bypass_cost)}
     return _Face(arcs, classes, pools, slots)
 
 

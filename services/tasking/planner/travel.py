@@ -158,13 +158,35 @@ class FerryAwareTravel:
         return self._by_sea(origin, destination)
 
     def minutes_between(self, origins: Sequence[Place], destinations: Sequence[Place]) -> Minutes:
-        """The road between places on one land mass, in arrays; the few pairs across the sea one by one."""
+        """The road between places on one land mass, and by sea between land masses, in arrays."""
         minutes = self.road.minutes_between(origins, destinations)
-        lands = np.array([self.landmass_of(origin) for origin in origins], dtype=object)
-        for row, destination in enumerate(destinations):
-            for column in np.flatnonzero(lands != self.landmass_of(destination)).tolist():
-                minutes[row, column] = self._by_sea(origins[column], destination).minutes
+        starts = [self.landmass_of(origin) for origin in origins]
+        ends = [self.landmass_of(destination) for destination in destinations]
+        for start in set(starts):
+            columns = [n for n, land in enumerate(starts) if land == start]
+            for end in set(ends) - {start}:
+                rows = [n for n, land in enumerate(ends) if land == end]
+                by_sea = self._minutes_by_sea([origins[n] for n in columns], [destinations[n] for n in rows])
+                minutes[np.ix_(rows, columns)] = by_sea
         return minutes
+
+    def _minutes_by_sea(self, origins: Sequence[Place], destinations: Sequence[Place]) -> Minutes:
+        """As _by_sea(...).minutes for origins on one land mass and destinations on another: (destinations, origins).
+
+        The same sums in the same order, (road to a port + port to port) + road from a port, so the same
+        figures to the last bit; the least over the ports of each side is taken in arrays.
+        """
+        leaving = [self._to_ports(origin) for origin in origins]
+        arriving = [self._to_ports(destination) for destination in destinations]
+        if not leaving[0] or not arriving[0]:
+            return np.full((len(destinations), len(origins)), np.inf)
+        between = self._between_ports()
+        out = np.array([[leg.minutes for leg in legs.values()] for legs in leaving])  # (origins, their ports)
+        sail = np.array([[between[p][q][0] for q in arriving[0]] for p in leaving[0]])  # (their ports, our ports)
+        last = np.array([[leg.minutes for leg in legs.values()] for legs in arriving])  # (destinations, our ports)
+        to_port = (out[:, :, np.newaxis] + sail[np.newaxis, :, :]).min(axis=1)  # (origins, our ports)
+        by_sea: Minutes = (to_port[np.newaxis, :, :] + last[:, np.newaxis, :]).min(axis=2)
+        return by_sea
 
     def _ports(self) -> list[Place]:
         return [end for crossing in self.crossings for end in (crossing.one_end, crossing.other_end)]
