@@ -43,6 +43,9 @@ from mutualaid.runner import Stack
 from shared.auth import Role
 from shared.forces import Force, forces
 
+# idle connections are dropped before uvicorn closes them (after 5 s): a reused closing one fails a POST
+LIMITS = httpx.Limits(keepalive_expiry=2.0)
+
 REQUESTING_FORCE = "west-midlands"
 SURGE_LEFT_OUT = ("police-scotland", "psni", "mod-police")  # 45 forces remain
 FIND_MAX_RATES = (10, 20, 30, 40, 50, 60, 80, 100, 130, 160, 200)
@@ -115,7 +118,9 @@ async def load(stack: Stack, label: str, bodies: list[tuple[str, dict[str, Any]]
         await watcher.start()
         for force in {force for force, _ in bodies}:
             operator = auth(Role.OPERATOR, force=force)
-            clients[force] = httpx.AsyncClient(base_url=stack.url("requests"), headers=operator, timeout=60)
+            clients[force] = httpx.AsyncClient(
+                base_url=stack.url("requests"), headers=operator, timeout=60, limits=LIMITS
+            )
         warm_force, warm_body = bodies[0]
         await watcher.wait_for([(await submit(clients[warm_force], {**warm_body, "operation": "warm-up"}))[0]])
         began = time.monotonic()
@@ -234,7 +239,7 @@ async def churn(
     notes in `failed` what went wrong with those that failed."""
     durations: list[float] = []
     ids = list(units)
-    async with httpx.AsyncClient(headers=auth(Role.INTEGRATION), timeout=60) as client:
+    async with httpx.AsyncClient(headers=auth(Role.INTEGRATION), timeout=60, limits=LIMITS) as client:
 
         async def update(_: int) -> None:
             unit_id = rng.choice(ids)

@@ -7,7 +7,7 @@ from sqlalchemy import Column, Integer
 from sqlmodel import Field, SQLModel
 
 from services.availability.domain import Booking, ForcePolicy, UnitSnapshot, status_at
-from shared.db import UTCDateTime, enum_column, json_column
+from shared.db import UTCDateTime, empty_dict, empty_list, enum_column, json_column
 from shared.events import BookingState, UnitState, UnitStatus
 from shared.messaging import utcnow
 from shared.vocabulary import Capability, LendingScope, Window
@@ -33,7 +33,7 @@ class Unit(SQLModel, table=True):
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    windows: list[Window] = Field(default_factory=list, sa_column=json_column(list[Window]))
+    windows: list[Window] = Field(default_factory=empty_list, sa_column=json_column(list[Window]))
     scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus, index=True))
     version: int = Field(default=1, sa_column=_UNIT_VERSION)
@@ -127,9 +127,9 @@ class ForcePolicyRow(SQLModel, table=True):
     __tablename__ = "force_policy"
 
     force: str = Field(primary_key=True, max_length=64)
-    reserve: dict[Capability, int] = Field(default_factory=dict, sa_column=json_column(dict[Capability, int]))
+    reserve: dict[Capability, int] = Field(default_factory=empty_dict, sa_column=json_column(dict[Capability, int]))
     national_commitment: dict[Capability, int] = Field(
-        default_factory=dict, sa_column=json_column(dict[Capability, int])
+        default_factory=empty_dict, sa_column=json_column(dict[Capability, int])
     )
     version: int = 1
     updated_by: str = Field(default="", max_length=200)

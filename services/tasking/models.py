@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from services.tasking.domain import Period, RequestState, tours
-from shared.db import UTCDateTime, enum_column, json_column, version_column
+from shared.db import UTCDateTime, empty_dict, empty_list, enum_column, json_column, version_column
 from shared.events import Allocation, BookingState, ProposalStatus, Shortfall, Tier, UnitStatus
 from shared.messaging import utcnow
 from shared.vocabulary import Capability, LendingScope, Need, Priority, Window
@@ -50,16 +50,16 @@ class RequestView(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     correlation_id: str = Field(default="", max_length=64)
     committed: dict[str, Capability] = Field(
-        default_factory=dict, sa_column=json_column(dict[str, Capability]), description="unit id -> capability"
+        default_factory=empty_dict, sa_column=json_column(dict[str, Capability]), description="unit id -> capability"
     )
-    excluded_units: list[str] = Field(default_factory=list, sa_column=json_column(list[str]))
+    excluded_units: list[str] = Field(default_factory=empty_list, sa_column=json_column(list[str]))
     supersedes: list[str] = Field(
-        default_factory=list, sa_column=json_column(list[str]), description="proposals the next one replaces"
+        default_factory=empty_list, sa_column=json_column(list[str]), description="proposals the next one replaces"
     )
     short: bool = Field(default=False, description="Its last planning left part of it unfilled")
     top_up: bool = Field(default=False, description="Short, and capacity appeared since: plan it again")
     extended_from: list[datetime] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         sa_column=json_column(list[datetime]),
         description="The ends it had before each extension (UTC): its later tours start there",
     )
@@ -87,13 +87,13 @@ class UnitView(SQLModel, table=True):
     readiness_minutes: int
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    windows: list[Window] = Field(default_factory=list, sa_column=json_column(list[Window]))
+    windows: list[Window] = Field(default_factory=empty_list, sa_column=json_column(list[Window]))
     scope: LendingScope = Field(default=LendingScope.NATIONAL, sa_column=enum_column(LendingScope))
     status: UnitStatus = Field(sa_column=enum_column(UnitStatus))
     committed_to: str | None = Field(default=None, max_length=36)
     version: int
     declared: UnitStatus = Field(default=UnitStatus.AVAILABLE, sa_column=enum_column(UnitStatus))
-    bookings: list[BookingState] = Field(default_factory=list, sa_column=json_column(list[BookingState]))
+    bookings: list[BookingState] = Field(default_factory=empty_list, sa_column=json_column(list[BookingState]))
 
 
 class Proposal(SQLModel, table=True):
@@ -116,9 +116,9 @@ class Proposal(SQLModel, table=True):
     decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     superseded_by: str | None = Field(default=None, max_length=36)
     passed_over: list[str] = Field(
-        default_factory=list, sa_column=json_column(list[str]), description="units the approval left out"
+        default_factory=empty_list, sa_column=json_column(list[str]), description="units the approval left out"
     )
-    donor_responses: list[DonorResponse] = Field(default_factory=list, sa_column=json_column(list[DonorResponse]))
+    donor_responses: list[DonorResponse] = Field(default_factory=empty_list, sa_column=json_column(list[DonorResponse]))
     version: int = Field(default=1, sa_column=_PROPOSAL_VERSION)
 
     def live_allocations(self) -> list[Allocation]:
@@ -135,7 +135,7 @@ class PolicyView(SQLModel, table=True):
     __tablename__ = "tasking_policy"
 
     force: str = Field(primary_key=True, max_length=64)
-    reserve: dict[Capability, int] = Field(default_factory=dict, sa_column=json_column(dict[Capability, int]))
+    reserve: dict[Capability, int] = Field(default_factory=empty_dict, sa_column=json_column(dict[Capability, int]))
     policy_version: int
 
 
@@ -155,9 +155,9 @@ class PlanningRun(SQLModel, table=True):
     priority: Priority = Field(sa_column=enum_column(Priority))
     tier: Tier = Field(sa_column=enum_column(Tier))
     planner: str = Field(max_length=50)
-    parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    parameters: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     rule_set: str = Field(max_length=50)
-    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    inputs: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     digest: str = Field(max_length=64, description="SHA-256 of the inputs: the read model as the planner saw it")
     inputs_purged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
@@ -175,7 +175,7 @@ class AuditEntry(SQLModel, table=True):
     proposal_id: str | None = Field(default=None, max_length=36)
     actor: str = Field(max_length=200)
     role: str = Field(max_length=50)
-    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     previous_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
     key_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
