@@ -24,6 +24,7 @@ from shared.messaging import utcnow
 
 BODY_FIELDS = ("seq", "at", "action", "request_id", "proposal_id", "actor", "role", "detail")
 KEYRING = "audit_keyring"  # the key of the audit keyring in a tasking session's info
+HEAD_HELD = "audit_head_held"  # the key of the transaction that holds the head, in a session's info
 
 
 def carry_keyring(sessions: SessionFactory, keyring: Keyring) -> None:
@@ -39,15 +40,20 @@ def keyring_of(session: AsyncSession) -> Keyring:
     return keyring
 
 
-async def hold_head(session: AsyncSession) -> None:
-    """Take the audit trail's head for this transaction (a row lock; on SQLite, the write lock).
+async def hold_head(session: AsyncSession) -> bool:
+    """Take the audit trail's head for this transaction (a row lock; on SQLite, the write lock); returns
+    whether the transaction held it already (then nothing is sent to the database).
 
     Every transaction that appends takes it first, before the rows it decides on, so appends queue
     up in order and two transactions never wait on each other's locks the other way round.
     """
+    if session.info.get(HEAD_HELD) is session.sync_session.get_transaction() is not None:
+        return True
     no_op = update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq)
     # nothing in the session to bring up to date: not matching it against every object the session holds
     await session.exec(no_op.execution_options(synchronize_session=False))
+    session.info[HEAD_HELD] = session.sync_session.get_transaction()
+    return False
 
 
 async def append(
@@ -62,8 +68,8 @@ async def append(
     """Add an entry after the newest one, sealed with the session's keyring, in the caller's transaction,
     and move the head to it. RuntimeError when the session carries no keyring or the head row is missing."""
     keyring = keyring_of(session)
-    await hold_head(session)
-    head = await session.get(AuditHead, 1, populate_existing=True)
+    held_already = await hold_head(session)  # then the head in the session is the one this transaction wrote
+    head = await session.get(AuditHead, 1, populate_existing=not held_already)
     if head is None:
         raise RuntimeError("the audit_head row is missing: run the tasking migrations")
     entry = AuditEntry(
