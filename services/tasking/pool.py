@@ -142,6 +142,8 @@ async def pool_for(
     held = holds_as_bookings(kept, owners)
     units = [
         replace(u, bookings=(*u.bookings, *held.get(u.unit_id, ())), preemptible=u.unit_id in preemptible)
+        if u.unit_id in held or u.unit_id in preemptible
+        else u  # most units: as read (a copy of each costs more than the rest of the pool)
         for u in await reads.available_units(work.session, capabilities)
     ]
     period = (min(r.required_by for r in batch), max(r.end for r in batch))
