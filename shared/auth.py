@@ -7,9 +7,10 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from shared.errors import Forbidden, Unauthorized
+from shared.forces import forces, regions
 from shared.vocabulary import Role
 
 __all__ = ["CurrentPrincipal", "Principal", "Role", "authenticated", "decode_token", "issue_token", "require"]
@@ -18,13 +19,32 @@ ALGORITHM = "HS256"
 ISSUER = "mutualaid"
 
 
-class Principal(BaseModel):
-    """Who is calling: a person or system, their role, and the force or region they act for."""
+FORCE_ROLES = frozenset({Role.OPERATOR, Role.RESOURCE_MANAGER})  # act for one force: the token names it
 
-    sub: str
+
+class Principal(BaseModel):
+    """Who is calling: a person or system, their role, and the force or region they act for.
+
+    Refused (ValueError) when the subject is blank, the force or region is not in the reference data, an
+    operator or resource manager names no force, or a coordinator no region: such a token reaches nothing.
+    """
+
+    sub: str = Field(min_length=1, pattern=r"\S")
     role: Role
     force: str | None = None
     region: str | None = None
+
+    @model_validator(mode="after")
+    def _known_scope(self) -> "Principal":
+        if self.force is not None and self.force not in forces():
+            raise ValueError(f"unknown force {self.force!r}")
+        if self.region is not None and self.region not in regions():
+            raise ValueError(f"unknown region {self.region!r}")
+        if self.role in FORCE_ROLES and self.force is None:
+            raise ValueError(f"a {self.role.value} acts for a force: the token names none")
+        if self.role is Role.COORDINATOR and self.region is None:
+            raise ValueError("a coordinator coordinates a region: the token names none")
+        return self
 
     def acts_for_force(self, force: str) -> bool:
         return self.role is Role.INTEGRATION or self.force == force
@@ -57,8 +77,9 @@ def decode_token(secret: str, token: str) -> Principal:
         raise Unauthorized(f"invalid bearer token: {error}") from error
     try:
         return Principal.model_validate(claims)
-    except ValueError as error:
-        raise Unauthorized("token claims are not a known role and scope") from error
+    except ValidationError as error:
+        reason = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise Unauthorized(f"token claims are not a known role and scope: {reason}") from error
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `mutualaid token` or your identity provider")
