@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared import db, migrations
+from shared.auth import TokenVerifier
 from shared.events import TOPICS, dead_letter_topic
 from shared.forces import forces
 from shared.kafka import BatchHandler, BrokerReplaced, EventConsumer, Handler, OutboxRelay, ensure_topics
@@ -188,7 +189,7 @@ def build_app(
     caller on each resource, bounded (shared.refusals; without it, a warning line)."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=runtime.lifespan)
     app.state.runtime = runtime
-    app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
+    app.state.tokens = TokenVerifier.from_settings(runtime.settings)
     install_problem_handlers(app, on_refused=recorder(runtime.name, on_refused))
     install_input_guard(app)
     install_operational_routes(app, service=runtime.name, readiness=runtime.readiness)

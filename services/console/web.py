@@ -21,7 +21,7 @@ from services.console.backend import Backend, Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub
 from services.console.uk_clock import UK
-from shared.auth import Principal, decode_token, issue_token
+from shared.auth import Principal, TokenVerifier, development_token
 from shared.errors import Unauthorized
 from shared.forces import forces, regions
 from shared.vocabulary import Role
@@ -76,21 +76,22 @@ class SignInNeeded(Exception):
     """Nobody (or nobody with a valid token) is signed in: the app sends the visitor to the sign-in page."""
 
 
-def signed_in(request: Request) -> Person | None:
-    """The signed-in person, or None."""
+async def signed_in(request: Request) -> Person | None:
+    """The signed-in person, or None (no token, or one the services would refuse)."""
     token = token_of(request)
     if token is None:
         return None
+    verifier: TokenVerifier = request.app.state.tokens
     try:
-        principal = decode_token(settings_of(request).jwt_secret.get_secret_value(), token)
+        principal = await verifier.principal(token)
     except Unauthorized:
         return None
     return Person(principal, Backend(settings_of(request), request.app.state.http, token))
 
 
-def person(request: Request) -> Person:
+async def person(request: Request) -> Person:
     """FastAPI dependency: the signed-in person; raises SignInNeeded when there is none."""
-    found = signed_in(request)
+    found = await signed_in(request)
     if found is None:
         raise SignInNeeded
     return found
@@ -168,8 +169,8 @@ async def sign_in(
         context = {"forces": forces_by_name(), "regions": regions(), "error": problem}
         return page(request, "sign_in.html", None, 422, **context)
     needs_force = role in (Role.OPERATOR, Role.RESOURCE_MANAGER)
-    token = issue_token(
-        settings_of(request).jwt_secret.get_secret_value(),
+    token = development_token(
+        settings_of(request),
         sub=name.strip(),
         role=role,
         force=force if needs_force else None,
