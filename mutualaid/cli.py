@@ -54,6 +54,10 @@ def token(
         raise typer.BadParameter(f"unknown force {force!r}", param_hint="--force")
     if region is not None and region not in regions():
         raise typer.BadParameter(f"unknown region {region!r}; one of: {', '.join(regions())}", param_hint="--region")
+    if role in auth.FORCE_ROLES and force is None:
+        raise typer.BadParameter(f"a {role.value} acts for a force: name it", param_hint="--force")
+    if role is Role.COORDINATOR and region is None:
+        raise typer.BadParameter("a coordinator coordinates a region: name it", param_hint="--region")
     subject = sub or f"{role.value}@{force or region or 'national'}"
     try:
         token = auth.development_token(

@@ -114,3 +114,10 @@ def test_mutualaid_token_refuses_in_one_line_when_keys_come_from_an_identity_pro
         "mutualaid token: MUTUALAID_JWKS_URL is set: tokens come from the identity provider, none can be minted "
         "with the secret"
     ]
+
+
+@pytest.mark.parametrize(("role", "option"), [("operator", "--force"), ("coordinator", "--region")])
+def test_mutualaid_token_refuses_a_role_without_the_force_or_region_it_acts_for(role: str, option: str) -> None:
+    result = CliRunner().invoke(app, ["token", "--role", role])
+    assert result.exit_code == 2
+    assert option in result.output
