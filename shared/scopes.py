@@ -2,7 +2,8 @@
 
 A force's things (its requests with their notes, its units) are read by the people of that force, by
 the coordinators of its region, and by national coordinators, auditors and integrations, who read
-everything. A proposal is read by whoever reads its request and by the forces it lends units of. A
+everything. A proposal is read by whoever reads its request and by the forces it lends units of; a
+unit also by the forces it is (or was) booked for. A
 force's policy and capacity are read by its resource managers and by every coordinator (mutual aid is
 planned across regions on them); the capacity of a region or of the nation by coordinators. Writes
 keep their own rules (require, acts_for_force, check_approver). Every refusal is Forbidden (403).
@@ -42,16 +43,17 @@ def scope_of(principal: Principal) -> ReadScope:
     return ReadScope(force=principal.force)
 
 
-def may_read(principal: Principal, *, force: str, region: str, lenders: Iterable[str] = ()) -> bool:
-    """Whether the principal may read a thing of `force` in `region`, or one that lends units of `lenders`."""
+def may_read(principal: Principal, *, force: str, region: str, parties: Iterable[str] = ()) -> bool:
+    """Whether the principal may read a thing of `force` in `region`, or one that other forces are party to
+    (`parties`: the forces a proposal lends units of, the forces a unit is booked for)."""
     if scope_of(principal).covers(force=force, region=region):
         return True
-    return principal.force is not None and principal.force in set(lenders)
+    return principal.force is not None and principal.force in set(parties)
 
 
-def check_reads(principal: Principal, what: str, *, force: str, region: str, lenders: Iterable[str] = ()) -> None:
-    """Raise Forbidden unless the principal may read `what`, a thing of `force` in `region` (or lent by `lenders`)."""
-    if not may_read(principal, force=force, region=region, lenders=lenders):
+def check_reads(principal: Principal, what: str, *, force: str, region: str, parties: Iterable[str] = ()) -> None:
+    """Raise Forbidden unless the principal may read `what`, a thing of `force` in `region` (or of `parties`)."""
+    if not may_read(principal, force=force, region=region, parties=parties):
         raise Forbidden(f"{_who(principal)} may not read {what}: it is {force}'s, in {region}")
 
 

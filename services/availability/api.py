@@ -149,7 +149,8 @@ def parse_if_none_match(value: str | None) -> bool:
 @router.get("/units/{unit_id}", response_model=UnitPublic, tags=["units"])
 async def get_unit(unit_id: UnitId, reader: CurrentPrincipal, rt: Runtime, response: Response) -> UnitPublic:
     """One unit: its declaration, status, bookings and, when committed, the request it is committed to. Read
-    by its force, coordinators of its region, national coordinators, auditors and integrations (403 otherwise)."""
+    by its force, the forces it is booked for, coordinators of its region, national coordinators, auditors and
+    integrations (403 otherwise)."""
     unit = await queries.get_unit(unit_id, reader=reader, sessions=rt.sessions)
     response.headers["ETag"] = f'"{unit.unit.version}"'
     return to_public(unit)
@@ -163,7 +164,8 @@ async def list_units(
     capability: Capability | None = None,
     status: UnitStatus | None = None,
 ) -> UnitList:
-    """The declared units you may read (your force's; a coordinator: the region's; others: all), optionally
+    """The declared units you may read (your force's and those booked for it; a coordinator: the region's;
+    others: all), optionally
     by force, capability and status (COMMITTED: booked, the booking not ended)."""
     units = await queries.list_units(
         reader=reader, sessions=rt.sessions, force=force, capability=capability, status=status, now=utcnow()

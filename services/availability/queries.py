@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,9 +40,10 @@ async def get_unit(unit_id: str, *, reader: Principal, sessions: SessionFactory)
         unit = await session.get(Unit, unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")
-        check_reads(reader, f"unit {unit_id}", force=unit.force, region=unit.region)
         [found] = await booked(session, [unit])
-        return found
+    hosts = {booking.host_force for booking in found.bookings}
+    check_reads(reader, f"unit {unit_id}", force=unit.force, region=unit.region, parties=hosts)
+    return found
 
 
 async def list_units(
@@ -55,7 +57,8 @@ async def list_units(
 ) -> list[BookedUnit]:
     """The units within the reader's scope by force and id, optionally of a force and capability, in a status
     as shown at `now` (COMMITTED: a booking of it has not ended)."""
-    scoped = within(scope_of(reader), force=Unit.force, region=Unit.region)
+    hosted = select(BookingRow.unit_id).where(BookingRow.host_force == reader.force)
+    scoped = or_(within(scope_of(reader), force=Unit.force, region=Unit.region), col(Unit.unit_id).in_(hosted))
     query = select(Unit).where(scoped).order_by(col(Unit.force), col(Unit.unit_id))
     if force is not None:
         query = query.where(Unit.force == force)

@@ -53,7 +53,7 @@ def _whose(proposal: Proposal, request: RequestView | None) -> dict[str, Any]:
     return {
         "force": request.requesting_force if request else "",
         "region": request.requesting_region if request else "",
-        "lenders": {allocation.force for allocation in proposal.allocations},
+        "parties": {allocation.force for allocation in proposal.allocations},
     }
 
 

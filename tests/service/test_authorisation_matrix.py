@@ -199,3 +199,17 @@ async def test_each_role_gets_the_answer_of_the_matrix(system: Harness, route: s
         if got[role, side] != want
     }
     assert not wrong, wrong
+
+
+async def test_a_host_force_reads_the_units_lent_to_it_once_they_are_booked(system: Harness) -> None:
+    ours = await world(system, "west-midlands", "staffordshire", "West Midlands")
+    operator = bearer(Role.OPERATOR, force="west-midlands")
+    assert await answer(system, "availability GET /units/{unit_id}", Role.OPERATOR, ours) == "403"  # only proposed
+    national = bearer(Role.NATIONAL_COORDINATOR)
+    approve = f"/v1/proposals/{ours.proposal_id}/approve"
+    assert (await system.client("tasking").post(approve, json={"reason": "go"}, headers=national)).status_code == 200
+    await system.deliver()
+    unit = await system.client("availability").get(f"/v1/units/{ours.unit_id}", headers=operator)
+    assert unit.status_code == 200
+    listed = await system.client("availability").get("/v1/units?status=COMMITTED", headers=operator)
+    assert [item["unit_id"] for item in listed.json()["items"]] == [ours.unit_id]
