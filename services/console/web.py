@@ -22,7 +22,7 @@ from services.console.config import ConsoleSettings
 from services.console.live import Hub
 from services.console.uk_clock import UK
 from shared.auth import Principal, TokenVerifier, development_token
-from shared.errors import Unauthorized
+from shared.errors import Unauthorized, Unavailable
 from shared.forces import forces, regions
 from shared.vocabulary import Role
 
@@ -77,14 +77,15 @@ class SignInNeeded(Exception):
 
 
 async def signed_in(request: Request) -> Person | None:
-    """The signed-in person, or None (no token, or one the services would refuse)."""
+    """The signed-in person, or None: no token, one the services would refuse, or none that can be checked now
+    (the identity provider's keys cannot be fetched)."""
     token = token_of(request)
     if token is None:
         return None
     verifier: TokenVerifier = request.app.state.tokens
     try:
         principal = await verifier.principal(token)
-    except Unauthorized:
+    except (Unauthorized, Unavailable):
         return None
     return Person(principal, Backend(settings_of(request), request.app.state.http, token))
 
