@@ -3,7 +3,7 @@
 A force's things (its requests with their notes, its units) are read by the people of that force, by
 the coordinators of its region, and by national coordinators, auditors and integrations, who read
 everything. A proposal is read by whoever reads its request and by the forces it lends units of; a
-unit also by the forces it is (or was) booked for. A
+unit also by the forces it is booked for, while it is. A
 force's policy and capacity are read by its resource managers and by every coordinator (mutual aid is
 planned across regions on them); the capacity of a region or of the nation by coordinators. Writes
 keep their own rules (require, acts_for_force, check_approver). Every refusal is Forbidden (403).
