@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from shared.auth import Role, issue_token
+from shared.auth import Role, development_token
 from shared.events import TASKING_TOPIC
 from shared.settings import CommonSettings
 
@@ -32,8 +32,8 @@ Submitted = tuple[str, float, float]  # request id, wall-clock time just before 
 
 def auth(role: Role, force: str | None = None) -> dict[str, str]:
     """An Authorization header for a bench principal."""
-    secret = CommonSettings().jwt_secret.get_secret_value()
-    return {"Authorization": f"Bearer {issue_token(secret, sub=f'bench-{role.value}', role=role, force=force)}"}
+    token = development_token(CommonSettings(), sub=f"bench-{role.value}", role=role, force=force)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def epoch(value: str) -> float:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shared.auth import Role, issue_token
+from shared import auth
+from shared.auth import Role
 from shared.broker import TANSU, EmbeddedBroker
 from shared.settings import CommonSettings
 
@@ -53,9 +54,19 @@ def token(
         raise typer.BadParameter(f"unknown force {force!r}", param_hint="--force")
     if region is not None and region not in regions():
         raise typer.BadParameter(f"unknown region {region!r}; one of: {', '.join(regions())}", param_hint="--region")
-    secret = CommonSettings().jwt_secret.get_secret_value()
+    if role in auth.FORCE_ROLES and force is None:
+        raise typer.BadParameter(f"a {role.value} acts for a force: name it", param_hint="--force")
+    if role is Role.COORDINATOR and region is None:
+        raise typer.BadParameter("a coordinator coordinates a region: name it", param_hint="--region")
     subject = sub or f"{role.value}@{force or region or 'national'}"
-    typer.echo(issue_token(secret, sub=subject, role=role, force=force, region=region, ttl=timedelta(hours=hours)))
+    try:
+        token = auth.development_token(
+            CommonSettings(), sub=subject, role=role, force=force, region=region, ttl=timedelta(hours=hours)
+        )
+    except ValueError as error:
+        typer.echo(f"mutualaid token: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(token)
 
 
 @app.command()
@@ -189,8 +200,8 @@ async def _send_units(url: str, force: str, replacement: "UnitReplacement", *, t
 
 def development_token(force: str) -> str:
     """A development token of a resource manager of the force, signed with the configured key."""
-    secret = CommonSettings().jwt_secret.get_secret_value()
-    return issue_token(secret, sub=f"{Role.RESOURCE_MANAGER.value}@{force}", role=Role.RESOURCE_MANAGER, force=force)
+    sub = f"{Role.RESOURCE_MANAGER.value}@{force}"
+    return auth.development_token(CommonSettings(), sub=sub, role=Role.RESOURCE_MANAGER, force=force)
 
 
 audit_app = typer.Typer(help="The tasking service's audit trail.", no_args_is_help=True)

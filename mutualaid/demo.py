@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from shared.auth import Role, issue_token
+from shared.auth import Role, development_token
 from shared.settings import CommonSettings
 
 # (force, capability, count, base description, lat, lon, readiness minutes)
@@ -58,7 +58,7 @@ async def declare_demo_units(availability_url: str, *, tasking_url: str | None =
     Raises DemoSeedingFailed when availability cannot be reached or refuses, or when tasking has not
     seen every unit within 30 s.
     """
-    token = issue_token(CommonSettings().jwt_secret.get_secret_value(), sub="demo-loader", role=Role.INTEGRATION)
+    token = development_token(CommonSettings(), sub="demo-loader", role=Role.INTEGRATION)
     headers = {"Authorization": f"Bearer {token}"}
     declarations = demo_declarations()
     declared = 0

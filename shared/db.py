@@ -8,7 +8,20 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import JSON, Column, DateTime, Enum, Integer, TypeDecorator, event, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    DateTime,
+    Enum,
+    Integer,
+    TypeDecorator,
+    event,
+    false,
+    or_,
+    text,
+    true,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -16,6 +29,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
+
+from shared.scopes import ReadScope
 
 # What a transaction meets when a concurrent one got there first: run it again.
 CONFLICTS = (IntegrityError, OperationalError, StaleDataError)
@@ -207,3 +222,11 @@ def retry_on_conflict(handler: Callable[P, Awaitable[R]]) -> Callable[P, Corouti
         raise AssertionError("unreachable: tenacity reraises")
 
     return run
+
+
+def within(scope: ReadScope, *, force: Any, region: Any) -> ColumnElement[bool]:
+    """A SQL condition: the row's force or region column is within the read scope (shared.scopes)."""
+    if scope.everything:
+        return true()
+    conditions = [column == value for column, value in ((force, scope.force), (region, scope.region)) if value]
+    return or_(*conditions) if conditions else false()

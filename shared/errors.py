@@ -54,3 +54,9 @@ class PreconditionFailed(MutualAidError):
     status = 412
     code = "precondition-failed"
     title = "Precondition failed"
+
+
+class Unavailable(MutualAidError):
+    status = 503
+    code = "unavailable"
+    title = "Unavailable"

@@ -36,3 +36,9 @@ PROPOSALS_PENDING = Gauge(
     "Proposals waiting for a coordinator's decision, after the last planning run",
     ["service"],
 )
+REFUSALS = Counter(
+    "mutualaid_refusals_total",
+    "Calls refused (403), by the caller's role and whether the refusal was recorded (audited or logged) or only "
+    "counted: a principal's repeats on one resource, and its refusals past the hourly budget, are only counted",
+    ["service", "role", "recorded"],
+)

@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared import db, migrations
+from shared.auth import TokenVerifier
 from shared.events import TOPICS, dead_letter_topic
 from shared.forces import forces
 from shared.kafka import BatchHandler, BrokerReplaced, EventConsumer, Handler, OutboxRelay, ensure_topics
 from shared.messaging import UnitOfWork
+from shared.refusals import recorder
 from shared.retention import Purger, Retention, inbox_retention, outbox_retention
 from shared.settings import ServiceSettings
 from shared.web import (
@@ -183,11 +185,12 @@ def build_app(
     on_refused: RefusalHook | None = None,
 ) -> FastAPI:
     """A service's FastAPI app: its routes, problem+json errors, health, readiness, metrics, correlation ids,
-    access logs and (tracing on) server spans."""
+    access logs and (tracing on) server spans. Every 403 is counted; on_refused records the first of each
+    caller on each resource, bounded (shared.refusals; without it, a warning line)."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=runtime.lifespan)
     app.state.runtime = runtime
-    app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
-    install_problem_handlers(app, on_refused=on_refused)
+    app.state.tokens = TokenVerifier.from_settings(runtime.settings)
+    install_problem_handlers(app, on_refused=recorder(runtime.name, on_refused))
     install_input_guard(app)
     install_operational_routes(app, service=runtime.name, readiness=runtime.readiness)
     for router in routers:

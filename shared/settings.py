@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.logs import LogFormat, LogLevel
@@ -34,6 +34,27 @@ class CommonSettings(BaseSettings):
         description="Prefix for topic and consumer-group names, so environments can share a cluster",
     )
     jwt_secret: SecretStr = Field(SecretStr(DEVELOPMENT_JWT_SECRET), validation_alias="MUTUALAID_JWT_SECRET")
+    jwks_url: HttpUrl | None = Field(
+        None,
+        validation_alias="MUTUALAID_JWKS_URL",
+        description="The identity provider's JWKS (OIDC jwks_uri): tokens are checked against its public keys "
+        "instead of MUTUALAID_JWT_SECRET",
+    )
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = Field(
+        "HS256",
+        validation_alias="MUTUALAID_JWT_ALGORITHM",
+        description="The one algorithm tokens are checked with: HS256 with the shared secret, RS256 or ES256 with "
+        "a JWKS",
+    )
+    jwt_issuer: str = Field("mutualaid", min_length=1, max_length=500, validation_alias="MUTUALAID_JWT_ISSUER")
+    jwt_audience: str = Field("mutualaid", min_length=1, max_length=500, validation_alias="MUTUALAID_JWT_AUDIENCE")
+    jwt_leeway_s: int = Field(
+        30,
+        ge=0,
+        le=300,
+        validation_alias="MUTUALAID_JWT_LEEWAY_S",
+        description="Clock skew allowed between the token's issuer and this service, on exp, nbf and iat",
+    )
     outbox_poll_interval_s: float = Field(1.0, gt=0, le=3600, validation_alias="MUTUALAID_OUTBOX_POLL_INTERVAL_S")
     outbox_retention_hours: float = Field(
         168,
@@ -68,10 +89,12 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> "CommonSettings":
-        if self.environment == "production" and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
-            raise ValueError("MUTUALAID_JWT_SECRET must be set to a real secret in production")
+        signs = self.jwks_url is None  # with a JWKS the secret checks no token
+        if signs and self.environment != "development" and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
+            raise ValueError(f"MUTUALAID_JWT_SECRET must be set to a real secret in {self.environment}")
         if len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("MUTUALAID_JWT_SECRET must be at least 32 characters")
+        self._check_token_keys()
         if self.inbox_retention_hours < self.outbox_retention_hours:
             raise ValueError(
                 "MUTUALAID_INBOX_RETENTION_HOURS must be at least MUTUALAID_OUTBOX_RETENTION_HOURS: an event "
@@ -83,6 +106,19 @@ class CommonSettings(BaseSettings):
                 "a consumer that beats less often than its session lasts is dropped from its group again and again"
             )
         return self
+
+    def _check_token_keys(self) -> None:
+        if self.jwks_url is not None and self.jwt_algorithm == "HS256":
+            raise ValueError(
+                "MUTUALAID_JWT_ALGORITHM must be RS256 or ES256 with MUTUALAID_JWKS_URL: a JWKS holds public keys"
+            )
+        if self.jwks_url is None and self.jwt_algorithm != "HS256":
+            raise ValueError(
+                f"MUTUALAID_JWKS_URL must be set with MUTUALAID_JWT_ALGORITHM={self.jwt_algorithm}: the identity "
+                "provider's public keys come from it"
+            )
+        if self.environment == "production" and self.jwks_url is not None and self.jwks_url.scheme != "https":
+            raise ValueError("MUTUALAID_JWKS_URL must be https in production: the keys decide who may do anything")
 
 
 class ServiceSettings(CommonSettings):

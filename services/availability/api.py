@@ -32,6 +32,7 @@ from shared.errors import InvalidInput, NotFound, PreconditionFailed
 from shared.events import UnitStatus
 from shared.forces import forces, regions
 from shared.messaging import utcnow
+from shared.scopes import check_reads_figures
 from shared.service import Runtime
 from shared.vocabulary import Capability, GeoPoint
 
@@ -48,6 +49,25 @@ async def known_force(code: Annotated[str, Path(description="Force code, as in r
 
 
 ForceCode = Annotated[str, Depends(known_force)]
+
+
+async def figures_of(code: ForceCode, reader: CurrentPrincipal) -> str:
+    """A force whose policy and capacity the caller may read: its resource managers, coordinators, national
+    coordinators, auditors and integrations (403 otherwise)."""
+    check_reads_figures(reader, force=code)
+    return code
+
+
+FiguresOf = Annotated[str, Depends(figures_of)]
+
+
+async def capacity_reader(reader: CurrentPrincipal) -> Principal:
+    """A caller who may read the capacity of a region or of the nation: coordinators, auditors, integrations."""
+    check_reads_figures(reader)
+    return reader
+
+
+CapacityReader = Annotated[Principal, Depends(capacity_reader)]
 
 
 @router.get("/forces", response_model=ForceList, tags=["catalogue"])
@@ -127,24 +147,28 @@ def parse_if_none_match(value: str | None) -> bool:
 
 
 @router.get("/units/{unit_id}", response_model=UnitPublic, tags=["units"])
-async def get_unit(unit_id: UnitId, _: CurrentPrincipal, rt: Runtime, response: Response) -> UnitPublic:
-    """One unit: its declaration, status, bookings and, when committed, the request it is committed to."""
-    unit = await queries.get_unit(unit_id, sessions=rt.sessions)
+async def get_unit(unit_id: UnitId, reader: CurrentPrincipal, rt: Runtime, response: Response) -> UnitPublic:
+    """One unit: its declaration, status, bookings and, when committed, the request it is committed to. Read
+    by its force, the forces it is booked for, coordinators of its region, national coordinators, auditors and
+    integrations (403 otherwise)."""
+    unit = await queries.get_unit(unit_id, reader=reader, sessions=rt.sessions)
     response.headers["ETag"] = f'"{unit.unit.version}"'
     return to_public(unit)
 
 
 @router.get("/units", response_model=UnitList, tags=["units"])
 async def list_units(
-    _: CurrentPrincipal,
+    reader: CurrentPrincipal,
     rt: Runtime,
     force: Annotated[str | None, Query(description="Force code")] = None,
     capability: Capability | None = None,
     status: UnitStatus | None = None,
 ) -> UnitList:
-    """Declared units, optionally by force, capability and status (COMMITTED: booked, the booking not ended)."""
+    """The declared units you may read (your force's and those booked for it; a coordinator: the region's;
+    others: all), optionally
+    by force, capability and status (COMMITTED: booked, the booking not ended)."""
     units = await queries.list_units(
-        sessions=rt.sessions, force=force, capability=capability, status=status, now=utcnow()
+        reader=reader, sessions=rt.sessions, force=force, capability=capability, status=status, now=utcnow()
     )
     return UnitList(items=[to_public(unit) for unit in units])
 
@@ -171,7 +195,7 @@ async def set_policy(code: ForceCode, body: PolicyBody, principal: ResourceManag
 
 
 @router.get("/forces/{code}/policy", response_model=PolicyPublic, tags=["capacity"])
-async def get_policy(code: ForceCode, _: CurrentPrincipal, rt: Runtime) -> PolicyPublic:
+async def get_policy(code: FiguresOf, rt: Runtime) -> PolicyPublic:
     """The force's reserve and national commitment (version 0 when never set)."""
     return to_policy(await queries.get_policy(code, sessions=rt.sessions))
 
@@ -194,7 +218,7 @@ Period = Annotated[tuple[datetime, datetime], Depends(period)]
 
 
 @router.get("/forces/{code}/capacity", response_model=ForceCapacity, tags=["capacity"])
-async def force_capacity(code: ForceCode, _: CurrentPrincipal, rt: Runtime, during: Period) -> ForceCapacity:
+async def force_capacity(code: FiguresOf, rt: Runtime, during: Period) -> ForceCapacity:
     """Per capability over a period (default: now): declared, free throughout (available), booked at the
     busiest moment (committed), reserve, lendable, and the national commitment."""
     lines = await queries.capacity_by_force(sessions=rt.sessions, force_codes=[code], start=during[0], end=during[1])
@@ -203,7 +227,7 @@ async def force_capacity(code: ForceCode, _: CurrentPrincipal, rt: Runtime, duri
 
 @router.get("/capacity", response_model=CapacityView, tags=["capacity"])
 async def capacity_view(
-    _: CurrentPrincipal,
+    _: CapacityReader,
     rt: Runtime,
     during: Period,
     region: Annotated[str | None, Query(description="Region name; leave out for the national picture")] = None,

@@ -3,15 +3,18 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.availability.domain import CapacityLine, ForcePolicy, UnitSnapshot, capacity, status_at
 from services.availability.models import BookedUnit, BookingRow, ForcePolicyRow, Unit
-from shared.db import SessionFactory
+from shared.auth import Principal
+from shared.db import SessionFactory, within
 from shared.errors import NotFound
 from shared.events import UnitStatus
 from shared.forces import forces
+from shared.scopes import check_reads, scope_of
 from shared.vocabulary import Capability
 
 
@@ -31,27 +34,32 @@ async def booked(session: AsyncSession, units: list[Unit]) -> list[BookedUnit]:
     return [BookedUnit(unit, bookings[unit.unit_id]) for unit in units]
 
 
-async def get_unit(unit_id: str, *, sessions: SessionFactory) -> BookedUnit:
-    """One unit with its bookings; raises NotFound (404)."""
+async def get_unit(unit_id: str, *, reader: Principal, sessions: SessionFactory) -> BookedUnit:
+    """One unit with its bookings; raises NotFound (404), Forbidden (403) outside the reader's scope."""
     async with sessions() as session:
         unit = await session.get(Unit, unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")
         [found] = await booked(session, [unit])
-        return found
+    hosts = {booking.host_force for booking in found.bookings}
+    check_reads(reader, f"unit {unit_id}", force=unit.force, region=unit.region, parties=hosts)
+    return found
 
 
 async def list_units(
     *,
+    reader: Principal,
     sessions: SessionFactory,
     force: str | None,
     capability: Capability | None,
     status: UnitStatus | None,
     now: datetime,
 ) -> list[BookedUnit]:
-    """Units by force and id, optionally of a force and capability, in a status as shown at `now`
-    (COMMITTED: a booking of it has not ended)."""
-    query = select(Unit).order_by(col(Unit.force), col(Unit.unit_id))
+    """The units within the reader's scope by force and id, optionally of a force and capability, in a status
+    as shown at `now` (COMMITTED: a booking of it has not ended)."""
+    hosted = select(BookingRow.unit_id).where(BookingRow.host_force == reader.force)
+    scoped = or_(within(scope_of(reader), force=Unit.force, region=Unit.region), col(Unit.unit_id).in_(hosted))
+    query = select(Unit).where(scoped).order_by(col(Unit.force), col(Unit.unit_id))
     if force is not None:
         query = query.where(Unit.force == force)
     if capability is not None:

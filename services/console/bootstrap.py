@@ -19,6 +19,7 @@ from services.console.backend import Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub, follow_events
 from services.console.pages import audit, duty_import, national, policy, proposals, requests, units
+from shared.auth import TokenVerifier
 from shared.web import install_observability
 
 Settings = ConsoleSettings
@@ -51,6 +52,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Mutual aid console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    app.state.tokens = TokenVerifier.from_settings(settings)
     app.state.hub = Hub(limit=settings.live_limit)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (
@@ -84,7 +86,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def not_here(request: Request, error: StarletteHTTPException) -> Response:
         """An address the console does not have, a method it does not take, a form too large: words, not JSON."""
-        me = web.signed_in(request)
+        me = await web.signed_in(request)
         words = HTTP_WORDS.get(error.status_code, "The console cannot do this")
         response = web.page(request, "message.html", me.principal if me else None, error.status_code, message=words)
         response.headers.update(error.headers or {})
@@ -100,7 +102,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused) -> Response:
-        me = web.signed_in(request)
+        me = await web.signed_in(request)
         if error.status == 401 or me is None:
             return web.to_sign_in()
         return web.page(request, "message.html", me.principal, error.status, message=error.in_plain_words())

@@ -29,4 +29,9 @@ class ConsoleSettings(CommonSettings):
     def _no_development_sign_in_in_production(self) -> Self:
         if self.environment == "production" and self.auth == "development":
             raise ValueError("CONSOLE_AUTH=development lets anyone sign in as any role: use bearer in production")
+        if self.jwks_url is not None and self.auth == "development":
+            raise ValueError(
+                "CONSOLE_AUTH=development signs tokens with MUTUALAID_JWT_SECRET, which MUTUALAID_JWKS_URL replaces: "
+                "use bearer with an identity provider"
+            )
         return self

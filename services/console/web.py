@@ -21,8 +21,8 @@ from services.console.backend import Backend, Refused
 from services.console.config import ConsoleSettings
 from services.console.live import Hub
 from services.console.uk_clock import UK
-from shared.auth import Principal, decode_token, issue_token
-from shared.errors import Unauthorized
+from shared.auth import Principal, TokenVerifier, development_token
+from shared.errors import Unauthorized, Unavailable
 from shared.forces import forces, regions
 from shared.vocabulary import Role
 
@@ -76,21 +76,23 @@ class SignInNeeded(Exception):
     """Nobody (or nobody with a valid token) is signed in: the app sends the visitor to the sign-in page."""
 
 
-def signed_in(request: Request) -> Person | None:
-    """The signed-in person, or None."""
+async def signed_in(request: Request) -> Person | None:
+    """The signed-in person, or None: no token, one the services would refuse, or none that can be checked now
+    (the identity provider's keys cannot be fetched)."""
     token = token_of(request)
     if token is None:
         return None
+    verifier: TokenVerifier = request.app.state.tokens
     try:
-        principal = decode_token(settings_of(request).jwt_secret.get_secret_value(), token)
-    except Unauthorized:
+        principal = await verifier.principal(token)
+    except (Unauthorized, Unavailable):
         return None
     return Person(principal, Backend(settings_of(request), request.app.state.http, token))
 
 
-def person(request: Request) -> Person:
+async def person(request: Request) -> Person:
     """FastAPI dependency: the signed-in person; raises SignInNeeded when there is none."""
-    found = signed_in(request)
+    found = await signed_in(request)
     if found is None:
         raise SignInNeeded
     return found
@@ -168,8 +170,8 @@ async def sign_in(
         context = {"forces": forces_by_name(), "regions": regions(), "error": problem}
         return page(request, "sign_in.html", None, 422, **context)
     needs_force = role in (Role.OPERATOR, Role.RESOURCE_MANAGER)
-    token = issue_token(
-        settings_of(request).jwt_secret.get_secret_value(),
+    token = development_token(
+        settings_of(request),
         sub=name.strip(),
         role=role,
         force=force if needs_force else None,

@@ -57,9 +57,10 @@ async def submit_request(
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail)
-async def get_request(request_id: RequestId, _: CurrentPrincipal, rt: Runtime) -> RequestDetail:
-    """A request with its timeline: every status it went through and the event that moved it."""
-    request, timeline = await queries.get_request(request_id, sessions=rt.sessions)
+async def get_request(request_id: RequestId, reader: CurrentPrincipal, rt: Runtime) -> RequestDetail:
+    """A request with its timeline: every status it went through and the event that moved it. Read by its
+    force, coordinators of its region, national coordinators, auditors and integrations (403 otherwise)."""
+    request, timeline = await queries.get_request(request_id, reader=reader, sessions=rt.sessions)
     return RequestDetail(**to_public(request).model_dump(), timeline=[to_timeline_item(e) for e in timeline])
 
 
@@ -84,14 +85,15 @@ async def extend_request(
 
 @router.get("/requests", response_model=RequestList)
 async def list_requests(
-    _: CurrentPrincipal,
+    reader: CurrentPrincipal,
     rt: Runtime,
     force: Annotated[str | None, Query(description="Requesting force code")] = None,
     status: RequestStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RequestList:
-    """Requests, newest first, optionally by requesting force and status."""
-    requests = await queries.list_requests(sessions=rt.sessions, force=force, status=status, limit=limit)
+    """The requests you may read (your force's; a coordinator: the region's; others: all), newest first,
+    optionally by requesting force and status."""
+    requests = await queries.list_requests(reader=reader, sessions=rt.sessions, force=force, status=status, limit=limit)
     return RequestList(items=[to_public(request) for request in requests])
 
 

@@ -50,20 +50,22 @@ Deps = Annotated[TaskingDeps, Depends(deps_of)]
 
 @router.get("/proposals", response_model=ProposalList)
 async def list_proposals(
-    _: CurrentPrincipal,
+    reader: CurrentPrincipal,
     rt: Runtime,
     request_id: Annotated[str | None, Query(max_length=36, description="Only the proposals of this request")] = None,
     status: ProposalStatus | None = None,
 ) -> ProposalList:
-    """Proposals, oldest first, optionally for one request and in one status."""
-    proposals = await queries.list_proposals(sessions=rt.sessions, request_id=request_id, status=status)
+    """The proposals you may read (of your force's requests, or lending its units; a coordinator: of the
+    region's requests; others: all), oldest first, optionally for one request and in one status."""
+    proposals = await queries.list_proposals(reader=reader, sessions=rt.sessions, request_id=request_id, status=status)
     return ProposalList(items=[to_public(proposal) for proposal in proposals])
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalPublic)
-async def get_proposal(proposal_id: ProposalId, _: CurrentPrincipal, rt: Runtime) -> ProposalPublic:
-    """One proposal: the units allocated, what is unfilled, and the decision on it."""
-    return to_public(await queries.get_proposal(proposal_id, sessions=rt.sessions))
+async def get_proposal(proposal_id: ProposalId, reader: CurrentPrincipal, rt: Runtime) -> ProposalPublic:
+    """One proposal: the units allocated, what is unfilled, and the decision on it. Read by whoever reads its
+    request and by the forces it lends units of (403 otherwise)."""
+    return to_public(await queries.get_proposal(proposal_id, reader=reader, sessions=rt.sessions))
 
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic)
@@ -128,9 +130,10 @@ async def decline_tasking(
 
 
 @router.get("/proposals/{proposal_id}/explanation", response_model=Explanation)
-async def explain_proposal(proposal_id: ProposalId, _: CurrentPrincipal, rt: Runtime) -> Explanation:
-    """Why this proposal: the planner and its settings, the inputs it saw, each unit chosen and each left out."""
-    return Explanation.model_validate(await queries.explanation(proposal_id, sessions=rt.sessions))
+async def explain_proposal(proposal_id: ProposalId, reader: CurrentPrincipal, rt: Runtime) -> Explanation:
+    """Why this proposal: the planner and its settings, the inputs it saw, each unit chosen and each left out.
+    Read as the proposal is."""
+    return Explanation.model_validate(await queries.explanation(proposal_id, reader=reader, sessions=rt.sessions))
 
 
 StandingDown = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
@@ -145,14 +148,17 @@ async def stand_down(request_id: RequestId, body: StandDown, principal: Standing
 
 @router.get("/units", response_model=PlanningUnitList, tags=["read model"])
 async def list_units(
-    _: CurrentPrincipal,
+    reader: CurrentPrincipal,
     rt: Runtime,
     force: Annotated[str | None, Query(description="Force code")] = None,
     capability: Capability | None = None,
     status: UnitStatus | None = None,
 ) -> PlanningUnitList:
-    """The units as the planner sees them: tasking's read model, fed by availability events."""
-    units = await queries.list_units(sessions=rt.sessions, force=force, capability=capability, status=status)
+    """The units as the planner sees them (tasking's read model, fed by availability events), those you may
+    read: your force's; a coordinator: the region's; others: all."""
+    units = await queries.list_units(
+        reader=reader, sessions=rt.sessions, force=force, capability=capability, status=status
+    )
     return PlanningUnitList(items=[PlanningUnit.model_validate(unit.model_dump()) for unit in units])
 
 
@@ -163,13 +169,14 @@ Auditor = Annotated[
 
 @router.get("/audit", response_model=AuditList, tags=["audit"])
 async def list_audit(
-    _: Auditor,
+    reader: Auditor,
     rt: Runtime,
     request_id: Annotated[str | None, Query(max_length=36, description="Only the entries of this request")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> AuditList:
-    """The audit trail, oldest first: every proposal, decision and refused attempt, chained by hash."""
-    entries = await audit_store.list_entries(sessions=rt.sessions, request_id=request_id, limit=limit)
+    """The audit trail, oldest first: every proposal, decision and refused attempt, chained by hash. A
+    coordinator reads the entries of one request of its region (request_id; 403 otherwise)."""
+    entries = await queries.list_audit(reader=reader, sessions=rt.sessions, request_id=request_id, limit=limit)
     return AuditList(items=[AuditItem.model_validate(entry.model_dump()) for entry in entries])
 
 

@@ -7,39 +7,85 @@ from sqlmodel import col, select
 
 from services.tasking import audit_store
 from services.tasking.domain import RequestState
-from services.tasking.models import PlanningRun, Proposal, RequestView, UnitView
+from services.tasking.models import AuditEntry, PlanningRun, Proposal, RequestView, UnitView
 from services.tasking.planner import planner_named
 from services.tasking.planner.problem import Plan, by_request_of
 from services.tasking.planner.records import explain, problem_from
 from services.tasking.planner.travel import travel_from
-from shared.db import SessionFactory, list_matching
-from shared.errors import Gone, NotFound
+from shared.auth import Principal
+from shared.db import SessionFactory, list_matching, within
+from shared.errors import Forbidden, Gone, NotFound
 from shared.events import ProposalStatus, UnitStatus
-from shared.vocabulary import Capability
+from shared.scopes import check_reads, may_read, scope_of
+from shared.vocabulary import Capability, Role
 
 
-async def get_proposal(proposal_id: str, *, sessions: SessionFactory) -> Proposal:
-    """One proposal; raises NotFound (404)."""
+async def get_proposal(proposal_id: str, *, reader: Principal, sessions: SessionFactory) -> Proposal:
+    """One proposal; raises NotFound (404), Forbidden (403) unless the reader reads its request or lends to it."""
     async with sessions() as session:
         proposal = await session.get(Proposal, proposal_id)
         if proposal is None:
             raise NotFound(f"no proposal {proposal_id}")
-        return proposal
+        request = await session.get(RequestView, proposal.request_id)
+    check_reads(reader, f"proposal {proposal_id}", **_whose(proposal, request))
+    return proposal
 
 
 async def list_proposals(
-    *, sessions: SessionFactory, request_id: str | None, status: ProposalStatus | None
+    *, reader: Principal, sessions: SessionFactory, request_id: str | None, status: ProposalStatus | None
 ) -> list[Proposal]:
-    """Proposals, oldest first, optionally of one request and in one status."""
+    """The proposals the reader may read (of requests in its scope, or lending its force's units), oldest
+    first, optionally of one request and in one status."""
     query = select(Proposal).order_by(col(Proposal.created_at), col(Proposal.id))
-    return await list_matching(sessions, query, [(Proposal.request_id, request_id), (Proposal.status, status)])
+    found = await list_matching(sessions, query, [(Proposal.request_id, request_id), (Proposal.status, status)])
+    scope = scope_of(reader)
+    if scope.everything:
+        return found
+    async with sessions() as session:
+        ids = {proposal.request_id for proposal in found}
+        views = (await session.exec(select(RequestView).where(col(RequestView.request_id).in_(ids)))).all()
+    requests = {view.request_id: view for view in views}
+    return [p for p in found if may_read(reader, **_whose(p, requests.get(p.request_id)))]
+
+
+def _whose(proposal: Proposal, request: RequestView | None) -> dict[str, Any]:
+    """Whose a proposal is: its request's force and region, and the forces it lends units of."""
+    return {
+        "force": request.requesting_force if request else "",
+        "region": request.requesting_region if request else "",
+        "parties": {allocation.force for allocation in proposal.allocations},
+    }
+
+
+async def list_audit(
+    *, reader: Principal, sessions: SessionFactory, request_id: str | None, limit: int
+) -> list[AuditEntry]:
+    """The audit trail, oldest first: all of it for national coordinators, auditors and integrations; a
+    coordinator, only a request of its region's entries (Forbidden, 403, otherwise)."""
+    if reader.role is Role.COORDINATOR:
+        if request_id is None:
+            raise Forbidden(f"a coordinator of {reader.region} reads the audit trail of one request of the region")
+        async with sessions() as session:
+            request = await session.get(RequestView, request_id)
+        if request is None:
+            return []
+        check_reads(
+            reader, f"the audit trail of {request_id}", force=request.requesting_force, region=request.requesting_region
+        )
+    return await audit_store.list_entries(sessions=sessions, request_id=request_id, limit=limit)
 
 
 async def list_units(
-    *, sessions: SessionFactory, force: str | None, capability: Capability | None, status: UnitStatus | None
+    *,
+    reader: Principal,
+    sessions: SessionFactory,
+    force: str | None,
+    capability: Capability | None,
+    status: UnitStatus | None,
 ) -> list[UnitView]:
-    """The read model's units, by force and unit id, optionally filtered."""
-    query = select(UnitView).order_by(col(UnitView.force), col(UnitView.unit_id))
+    """The read model's units within the reader's scope, by force and unit id, optionally filtered."""
+    scoped = within(scope_of(reader), force=UnitView.force, region=UnitView.region)
+    query = select(UnitView).where(scoped).order_by(col(UnitView.force), col(UnitView.unit_id))
     return await list_matching(
         sessions, query, [(UnitView.force, force), (UnitView.capability, capability), (UnitView.status, status)]
     )
@@ -72,8 +118,10 @@ async def recorded_run(proposal_id: str, *, sessions: SessionFactory) -> tuple[P
     return proposal, RecordedRun(run=run, plans={p.request_id: Plan(allocations=list(p.allocations)) for p in siblings})
 
 
-async def explanation(proposal_id: str, *, sessions: SessionFactory) -> dict[str, Any]:
-    """Why this proposal: the run's inputs and settings, each chosen unit's score, each excluded unit's reason."""
+async def explanation(proposal_id: str, *, reader: Principal, sessions: SessionFactory) -> dict[str, Any]:
+    """Why this proposal: the run's inputs and settings, each chosen unit's score, each excluded unit's reason.
+    Read by whoever reads the proposal (get_proposal's NotFound and Forbidden)."""
+    await get_proposal(proposal_id, reader=reader, sessions=sessions)
     proposal, recorded = await recorded_run(proposal_id, sessions=sessions)
     run = recorded.run
     return {

@@ -255,5 +255,7 @@ async def test_stand_down_releases_the_units_and_closes_the_request(flow: Flow) 
     assert (await flow.client.post(stand_down, json={"reason": "match over"}, headers=OPERATOR)).status_code == 200
     closed = await flow.reaches(request_id, "CLOSED")
     assert [entry["status"] for entry in closed["timeline"]][-2:] == ["STOOD_DOWN", "CLOSED"]
-    released = (await flow.client.get(flow.url("availability", f"/v1/units/{unit}"), headers=OPERATOR)).json()
+    unit_url = flow.url("availability", f"/v1/units/{unit}")
+    released = (await flow.client.get(unit_url, headers=bearer(Role.RESOURCE_MANAGER, force="staffordshire"))).json()
     assert (released["status"], released["committed_to"]) == ("AVAILABLE", None)
+    assert (await flow.client.get(unit_url, headers=OPERATOR)).status_code == 403  # no longer booked for the host

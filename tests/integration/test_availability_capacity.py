@@ -184,14 +184,17 @@ async def test_the_regional_and_national_pictures_add_up_the_forces(service: Run
     warwickshire = bearer(Role.RESOURCE_MANAGER, force="warwickshire")
     body = unit_body(force="warwickshire")
     assert (await service.client.put(f"/v1/units/{unit_id()}", json=body, headers=warwickshire)).status_code == 201
-    region = (await service.client.get("/v1/capacity?region=West Midlands", headers=STAFFORDSHIRE)).json()
+    coordinator = bearer(Role.COORDINATOR, region="South West")  # every coordinator reads every picture
+    region = (await service.client.get("/v1/capacity?region=West Midlands", headers=coordinator)).json()
     assert region["region"] == "West Midlands"
     assert sorted(force["force"] for force in region["forces"]) == ["staffordshire", "warwickshire"]
     assert region["summary"][0]["declared"] == 2
-    national = (await service.client.get("/v1/capacity", headers=STAFFORDSHIRE)).json()
+    national = (await service.client.get("/v1/capacity", headers=coordinator)).json()
     assert (national["region"], national["summary"][0]["available"]) == (None, 2)
-    unknown = await service.client.get("/v1/capacity?region=Atlantis", headers=STAFFORDSHIRE)
+    unknown = await service.client.get("/v1/capacity?region=Atlantis", headers=coordinator)
     assert unknown.status_code == 404
+    # each force's reserve is in the picture: a resource manager reads its own force's figures only
+    assert (await service.client.get("/v1/capacity", headers=STAFFORDSHIRE)).status_code == 403
 
 
 async def test_only_a_forces_resource_manager_sets_its_policy(service: RunningService) -> None:

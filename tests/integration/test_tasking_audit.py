@@ -181,10 +181,16 @@ async def test_deleted_newest_entries_are_found_against_an_exported_checkpoint_f
     )
 
 
-async def test_only_auditors_and_coordinators_read_the_trail(service: RunningService) -> None:
+async def test_only_auditors_and_coordinators_read_the_trail(service: RunningService, kafka: CommonSettings) -> None:
     operator = bearer(Role.OPERATOR, force="west-midlands")
     assert (await service.client.get("/v1/audit", headers=operator)).status_code == 403
-    assert (await service.client.get("/v1/audit", headers=COORDINATOR)).status_code == 200
+    assert (await service.client.get("/v1/audit", headers=AUDITOR)).status_code == 200
+    request_id = await proposed_request(service, kafka)  # of West Midlands
+    of_request = f"/v1/audit?request_id={request_id}"
+    assert (await service.client.get(of_request, headers=COORDINATOR)).status_code == 200
+    assert (await service.client.get("/v1/audit", headers=COORDINATOR)).status_code == 403  # the whole trail
+    elsewhere = bearer(Role.COORDINATOR, region="South West")
+    assert (await service.client.get(of_request, headers=elsewhere)).status_code == 403
 
 
 async def test_decisions_racing_each_leave_a_checkpoint_that_holds(

@@ -1,6 +1,7 @@
 """Bearer tokens, roles and the settings that guard the signing key."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -48,3 +49,24 @@ def test_production_refuses_the_development_signing_key() -> None:
         CommonSettings(environment="production")
     assert CommonSettings(environment="production", jwt_secret=SECRET).environment == "production"
     assert CommonSettings().jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"role": Role.OPERATOR, "force": "gotham"},
+        {"role": Role.COORDINATOR, "region": "Narnia"},
+        {"role": Role.AUDITOR, "force": "gotham"},
+        {"role": Role.OPERATOR},
+        {"role": Role.RESOURCE_MANAGER},
+        {"role": Role.COORDINATOR},
+    ],
+)
+def test_a_token_for_an_unknown_force_or_region_or_naming_none_is_refused_at_the_door(claims: dict[str, Any]) -> None:
+    with pytest.raises(Unauthorized, match="not a known role and scope"):
+        decode_token(SECRET, issue_token(SECRET, sub="someone", **claims))
+
+
+def test_a_token_with_a_blank_subject_is_refused() -> None:
+    with pytest.raises(Unauthorized):
+        decode_token(SECRET, issue_token(SECRET, sub="  ", role=Role.AUDITOR))

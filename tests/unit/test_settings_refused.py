@@ -56,3 +56,28 @@ def test_serve_refuses_a_trace_protocol_not_installed_in_one_line(monkeypatch: p
 def test_a_heartbeat_no_more_often_than_the_session_lasts_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     line = refusal(monkeypatch, KAFKA_SESSION_TIMEOUT_MS="6000", KAFKA_HEARTBEAT_INTERVAL_MS="10000")
     assert line.startswith("KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS")
+
+
+@pytest.mark.parametrize(
+    ("env", "first_words"),
+    [
+        ({"MUTUALAID_JWT_ALGORITHM": "RS256"}, "MUTUALAID_JWKS_URL must be set with MUTUALAID_JWT_ALGORITHM=RS256"),
+        ({"MUTUALAID_JWKS_URL": "https://idp.example/jwks"}, "MUTUALAID_JWT_ALGORITHM must be RS256 or ES256"),
+        ({"MUTUALAID_JWT_ALGORITHM": "none"}, "MUTUALAID_JWT_ALGORITHM: "),
+        ({"MUTUALAID_JWT_LEEWAY_S": "3600"}, "MUTUALAID_JWT_LEEWAY_S: "),
+        ({"MUTUALAID_JWKS_URL": "not a url", "MUTUALAID_JWT_ALGORITHM": "ES256"}, "MUTUALAID_JWKS_URL: "),
+        ({"MUTUALAID_ENV": "test"}, "MUTUALAID_JWT_SECRET must be set to a real secret in test"),
+        (
+            {
+                "MUTUALAID_ENV": "production",
+                "MUTUALAID_JWKS_URL": "http://idp/jwks",
+                "MUTUALAID_JWT_ALGORITHM": "RS256",
+            },
+            "MUTUALAID_JWKS_URL must be https in production",
+        ),
+    ],
+)
+def test_token_settings_that_cannot_hold_are_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], first_words: str
+) -> None:
+    assert refusal(monkeypatch, **env).startswith(first_words)
