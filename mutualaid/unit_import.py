@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from services.availability.domain import check_declarable, merge_windows
 from services.availability.schemas import ReplacementResult, UnitDeclareWithId, UnitReplacement
 from shared.errors import MutualAidError
+from shared.vocabulary import TEXT_CELLS
 
 REQUIRED_COLUMNS = (
     "unit_id",
@@ -117,7 +118,7 @@ def parse_row(line: int, cells: dict[str | Any, Any], *, force: str) -> Row:
     """One CSV row, checked by the service's declaration model and its window and status rules."""
     values = _values(line, cells)
     try:
-        unit = UnitDeclareWithId.model_validate(_declaration(values, force))
+        unit = UnitDeclareWithId.model_validate(_declaration(values, force), context=TEXT_CELLS)
     except ValidationError as error:
         raise UnitImportError([_problem(line, values, item) for item in error.errors()]) from None
     _check_rules(line, unit)

@@ -3,11 +3,11 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.tasking.models import DonorResponse
 from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
-from shared.vocabulary import Capability, Priority
+from shared.vocabulary import Capability, Flag, Input, Priority
 
 
 class ProposalPublic(BaseModel):
@@ -37,9 +37,7 @@ class ProposalList(BaseModel):
     items: list[ProposalPublic]
 
 
-class Approval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Approval(Input):
     reason: str = Field("", max_length=2000)
     unit_ids: list[str] | None = Field(
         None,
@@ -50,9 +48,7 @@ class Approval(BaseModel):
     )
 
 
-class Rejection(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Rejection(Input):
     reason: str = Field(min_length=1, max_length=2000, description="Why the proposal is rejected (required)")
     unit_ids: list[str] | None = Field(
         None,
@@ -60,27 +56,21 @@ class Rejection(BaseModel):
         max_length=500,
         description="The units rejected (leave out: all of them); they are not offered to the request again",
     )
-    end_request: bool = Field(
+    end_request: Flag = Field(
         False,
         description="Reject the request itself: it ends once nothing else of it is live. Otherwise it is planned again",
     )
 
 
-class Replan(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Replan(Input):
     reason: str = Field(min_length=1, max_length=2000, description="Why the proposal should be planned again")
 
 
-class DonorAnswer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DonorAnswer(Input):
     reason: str = Field("", max_length=2000, description="Why (optional for an acceptance)")
 
 
-class DonorDecline(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class DonorDecline(Input):
     reason: str = Field(min_length=1, max_length=2000, description="Why the unit cannot go (required)")
 
 
@@ -157,9 +147,7 @@ class Explanation(BaseModel):
     unfilled: list[Shortfall]
 
 
-class StandDown(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StandDown(Input):
     reason: str = Field("", max_length=2000)
 
 
