@@ -100,7 +100,7 @@ class ReplacementResult(BaseModel):
 
 
 class Recall(Input):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
 
 
 Count = Annotated[WholeNumber, Field(le=MAX_COUNT)]

@@ -20,6 +20,7 @@ class RequestBase(BaseModel):
 
 
 class RequestCreate(RequestBase, Input):
+    operation: str = Field(min_length=1, max_length=200, pattern=r"\S", examples=["Op Example"])
     location: GeoPointInput
     required_by: Instant = Field(description="When the first units must be there (RFC 3339 with zone)")
     end: Instant = Field(description="When the deployment is expected to end")

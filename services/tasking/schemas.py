@@ -1,13 +1,15 @@
 """HTTP bodies of the tasking service (v1 contract: extend, never rename)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from services.tasking.models import DonorResponse
 from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
 from shared.vocabulary import Capability, Flag, Input, Priority
+
+UnitRef = Annotated[str, Field(min_length=1, max_length=64, description="A unit's id, as its force declared it")]
 
 
 class ProposalPublic(BaseModel):
@@ -39,7 +41,7 @@ class ProposalList(BaseModel):
 
 class Approval(Input):
     reason: str = Field("", max_length=2000)
-    unit_ids: list[str] | None = Field(
+    unit_ids: list[UnitRef] | None = Field(
         None,
         min_length=1,
         max_length=500,
@@ -49,8 +51,10 @@ class Approval(Input):
 
 
 class Rejection(Input):
-    reason: str = Field(min_length=1, max_length=2000, description="Why the proposal is rejected (required)")
-    unit_ids: list[str] | None = Field(
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the proposal is rejected (required)"
+    )
+    unit_ids: list[UnitRef] | None = Field(
         None,
         min_length=1,
         max_length=500,
@@ -63,7 +67,9 @@ class Rejection(Input):
 
 
 class Replan(Input):
-    reason: str = Field(min_length=1, max_length=2000, description="Why the proposal should be planned again")
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the proposal should be planned again"
+    )
 
 
 class DonorAnswer(Input):
@@ -71,7 +77,7 @@ class DonorAnswer(Input):
 
 
 class DonorDecline(Input):
-    reason: str = Field(min_length=1, max_length=2000, description="Why the unit cannot go (required)")
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why the unit cannot go (required)")
 
 
 class PlanningUnit(BaseModel):
