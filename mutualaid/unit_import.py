@@ -198,7 +198,8 @@ def _one_unit(rows: list[Row]) -> UnitDeclareWithId:
         raise UnitImportError(problems)
     body = first.unit.model_dump(exclude={"available_from", "available_until"})
     try:
-        return UnitDeclareWithId.model_validate(body | {"windows": [row.unit.availability()[0] for row in rows]})
+        windows = [row.unit.availability()[0].model_dump() for row in rows]
+        return UnitDeclareWithId.model_validate(body | {"windows": windows})
     except ValidationError as error:
         message = f"unit {first.unit.unit_id} has {len(rows)} windows: {error.errors()[0]['msg']}"
         raise UnitImportError([Problem(first.line, "unit_id", message)]) from None

@@ -55,11 +55,12 @@ class UnitDeclare(UnitBase, Input):
         return self
 
     def availability(self) -> list[Window]:
+        """The windows declared, as the domain and the table keep them (plain Windows, comparable with stored ones)."""
         if self.windows is not None:
-            return list(self.windows)
+            return [Window(start=window.start, end=window.end) for window in self.windows]
         assert self.available_from is not None
         assert self.available_until is not None
-        return [WindowInput(start=self.available_from, end=self.available_until)]
+        return [Window(start=self.available_from, end=self.available_until)]
 
 
 class UnitDeclareWithId(UnitDeclare):
