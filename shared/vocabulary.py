@@ -86,7 +86,8 @@ class Input(BaseModel):
     """Base of every HTTP body: unknown fields refused at every depth, text trimmed of surrounding spaces.
     (NUL and other control characters are refused before any model sees them: shared.edge.)"""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # from_attributes: Python code may hand a GeoPoint or Window where its input twin is expected (checked again)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, from_attributes=True)
 
 
 class Role(StrEnum):
