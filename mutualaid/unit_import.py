@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from services.availability.domain import check_declarable, merge_windows
 from services.availability.schemas import ReplacementResult, UnitDeclareWithId, UnitReplacement
 from shared.errors import MutualAidError
+from shared.vocabulary import TEXT_CELLS
 
 REQUIRED_COLUMNS = (
     "unit_id",
@@ -117,7 +118,7 @@ def parse_row(line: int, cells: dict[str | Any, Any], *, force: str) -> Row:
     """One CSV row, checked by the service's declaration model and its window and status rules."""
     values = _values(line, cells)
     try:
-        unit = UnitDeclareWithId.model_validate(_declaration(values, force))
+        unit = UnitDeclareWithId.model_validate(_declaration(values, force), context=TEXT_CELLS)
     except ValidationError as error:
         raise UnitImportError([_problem(line, values, item) for item in error.errors()]) from None
     _check_rules(line, unit)
@@ -197,7 +198,8 @@ def _one_unit(rows: list[Row]) -> UnitDeclareWithId:
         raise UnitImportError(problems)
     body = first.unit.model_dump(exclude={"available_from", "available_until"})
     try:
-        return UnitDeclareWithId.model_validate(body | {"windows": [row.unit.availability()[0] for row in rows]})
+        windows = [row.unit.availability()[0].model_dump() for row in rows]
+        return UnitDeclareWithId.model_validate(body | {"windows": windows})
     except ValidationError as error:
         message = f"unit {first.unit.unit_id} has {len(rows)} windows: {error.errors()[0]['msg']}"
         raise UnitImportError([Problem(first.line, "unit_id", message)]) from None

@@ -14,6 +14,16 @@ class MutualAidError(Exception):
         self.extra = extra  # more members of the problem+json body (RFC 9457 extension members)
 
 
+class BadRequest(MutualAidError):
+    """A request the API cannot read as one of its operations (an unknown query parameter)."""
+
+
+class TooManyRequests(MutualAidError):
+    status = 429
+    code = "too-many-requests"
+    title = "Too many requests"
+
+
 class InvalidInput(MutualAidError):
     status = 422
     code = "invalid-input"

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared import db, migrations
 from shared.auth import TokenVerifier
+from shared.edge import install_edge, route_guards
 from shared.events import TOPICS, dead_letter_topic
 from shared.forces import forces
 from shared.kafka import BatchHandler, BrokerReplaced, EventConsumer, Handler, OutboxRelay, ensure_topics
@@ -23,7 +24,7 @@ from shared.retention import Purger, Retention, inbox_retention, outbox_retentio
 from shared.settings import ServiceSettings
 from shared.web import (
     RefusalHook,
-    install_input_guard,
+    document_problems,
     install_observability,
     install_operational_routes,
     install_problem_handlers,
@@ -184,18 +185,21 @@ def build_app(
     routers: list[APIRouter],
     on_refused: RefusalHook | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: its routes, problem+json errors, health, readiness, metrics, correlation ids,
-    access logs and (tracing on) server spans. Every 403 is counted; on_refused records the first of each
-    caller on each resource, bounded (shared.refusals; without it, a warning line)."""
+    """A service's FastAPI app: its routes, problem+json errors (documented in its OpenAPI), the input guards,
+    limits and security headers (shared.edge), health, readiness, metrics, correlation ids, access logs and
+    (tracing on) server spans. Every 403 is counted; on_refused records the first of each caller on each
+    resource, bounded (shared.refusals; without it, a warning line)."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=runtime.lifespan)
     app.state.runtime = runtime
     app.state.tokens = TokenVerifier.from_settings(runtime.settings)
     install_problem_handlers(app, on_refused=recorder(runtime.name, on_refused))
-    install_input_guard(app)
+    install_edge(app, settings=runtime.settings)
     install_operational_routes(app, service=runtime.name, readiness=runtime.readiness)
+    guards = route_guards(runtime.settings)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=guards)
     install_observability(app)
+    document_problems(app, routers)
     return app
 
 

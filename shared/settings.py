@@ -1,7 +1,9 @@
 """Settings every service shares; each service extends them with its own prefix."""
 
+import re
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import BeforeValidator, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -83,6 +85,29 @@ class CommonSettings(BaseSettings):
         50, ge=0, le=60000, validation_alias="MUTUALAID_PURGE_PAUSE_MS", description="Pause between two purge batches"
     )
 
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        le=100 * 1024 * 1024,
+        validation_alias="MUTUALAID_MAX_BODY_BYTES",
+        description="Longest request body accepted (413 beyond)",
+    )
+    write_rate_limit: str = Field(
+        "100/second;3000/minute",
+        validation_alias="MUTUALAID_WRITE_RATE_LIMIT",
+        description="Writes per principal and replica, in the limits notation (429 beyond); empty: none",
+    )
+    cors_allowed_origins: str = Field(
+        "",
+        validation_alias="MUTUALAID_CORS_ALLOWED_ORIGINS",
+        description="Comma-separated origins a browser may call the API from (https://console.example); "
+        "empty: none (CORS closed)",
+    )
+
+    def cors_origins(self) -> list[str]:
+        """The CORS allow-list, one origin each."""
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
+
     def namespaced(self, name: str) -> str:
         """A topic or consumer-group name as it is on the broker, with this environment's namespace."""
         return f"{self.kafka_namespace}{name}"
@@ -100,6 +125,7 @@ class CommonSettings(BaseSettings):
                 "MUTUALAID_INBOX_RETENTION_HOURS must be at least MUTUALAID_OUTBOX_RETENTION_HOURS: an event "
                 "sent again from the outbox after its inbox mark was purged would be applied twice"
             )
+        self._check_http_limits()
         if self.kafka_heartbeat_interval_ms >= self.kafka_session_timeout_ms:
             raise ValueError(
                 "KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS (a third of it is usual): "
@@ -119,6 +145,20 @@ class CommonSettings(BaseSettings):
             )
         if self.environment == "production" and self.jwks_url is not None and self.jwks_url.scheme != "https":
             raise ValueError("MUTUALAID_JWKS_URL must be https in production: the keys decide who may do anything")
+
+    def _check_http_limits(self) -> None:
+        try:
+            parse_many(self.write_rate_limit) if self.write_rate_limit.strip() else None
+        except ValueError:
+            raise ValueError(
+                f"MUTUALAID_WRITE_RATE_LIMIT {self.write_rate_limit!r} is not a rate such as 100/second;3000/minute"
+            ) from None
+        for origin in self.cors_origins():
+            if origin == "*" or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+                raise ValueError(
+                    f"MUTUALAID_CORS_ALLOWED_ORIGINS: {origin!r} is not an origin such as https://console.example "
+                    "(no wildcard, path or trailing slash)"
+                )
 
 
 class ServiceSettings(CommonSettings):

@@ -4,7 +4,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+)
 
 from shared.forces import forces
 
@@ -18,6 +27,67 @@ def _in_utc(moment: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 """An RFC 3339 instant with its zone, kept and answered in UTC whatever offset the caller wrote."""
+
+# --- the input policy: what an HTTP body or query may hold (events and answers read tolerantly) ------------
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_COUNT = 10_000  # units of one capability a force keeps or owes: more is a typing slip
+
+
+def _written_not_number(value: object) -> object:
+    if isinstance(value, int | float):  # bool too: pydantic would read 0 or 1e9 as seconds since 1970
+        raise ValueError("a time is an RFC 3339 string with its zone (2030-01-01T09:00:00Z), not a number")
+    return value
+
+
+def _in_utc_within_range(moment: datetime) -> datetime:
+    refusal = f"must be between {EARLIEST:%Y-%m-%dT%H:%M:%SZ} and {LATEST:%Y-%m-%dT%H:%M:%SZ} (UTC)"
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # before year 1 or after 9999 in UTC
+        raise ValueError(refusal) from None
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(refusal)
+    return moment
+
+
+TEXT_CELLS = {"text_cells": True}
+"""Validation context of a reader of text cells (a CSV import): there a number is written as text."""
+
+
+def _number_not_text(value: object, info: ValidationInfo) -> object:
+    if isinstance(value, str) and info.context == TEXT_CELLS:
+        return value
+    if isinstance(value, str | bool):
+        raise ValueError("a number is written as a JSON number, not as text or true/false")
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_written_not_number),
+    AfterValidator(_in_utc_within_range),
+    Field(examples=["2030-01-01T09:00:00Z"]),
+]
+"""An input instant: an RFC 3339 string with its zone, from 2000-01-01 to 2100-01-01 UTC, kept in UTC."""
+
+WholeNumber = Annotated[int, BeforeValidator(_number_not_text)]
+"""An input integer: a JSON number with no fraction (2 or 2.0), never "2" or true."""
+
+Number = Annotated[float, BeforeValidator(_number_not_text)]
+"""An input number: a JSON number, never "2.5" or true."""
+
+Flag = Annotated[bool, Strict()]
+"""An input flag: true or false, never "yes" or 1."""
+
+
+class Input(BaseModel):
+    """Base of every HTTP body: unknown fields refused at every depth, text trimmed of surrounding spaces.
+    (NUL and other control characters are refused before any model sees them: shared.edge.)"""
+
+    # from_attributes: Python code may hand a GeoPoint or Window where its input twin is expected (checked again)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, from_attributes=True)
 
 
 class Role(StrEnum):
@@ -68,15 +138,33 @@ class GeoPoint(BaseModel):
     description: str = Field("", max_length=200)
 
 
+class GeoPointInput(GeoPoint, Input):
+    lat: Number = Field(ge=49.0, le=61.0, description="WGS84 latitude (UK)")
+    lon: Number = Field(ge=-9.0, le=3.0, description="WGS84 longitude (UK)")
+
+
 class CompositionLine(BaseModel):
     role: str = Field(min_length=1, max_length=100, examples=["sergeant"])
     count: int = Field(ge=1, le=500)
+
+
+class CompositionLineInput(CompositionLine, Input):
+    count: WholeNumber = Field(ge=1, le=500)
 
 
 class Need(BaseModel):
     capability: Capability
     quantity: int = Field(ge=1, le=500)
     composition: list[CompositionLine] | None = Field(
+        None,
+        max_length=50,
+        description="Overrides the catalogue's default composition of each unit for this request",
+    )
+
+
+class NeedInput(Need, Input):
+    quantity: WholeNumber = Field(ge=1, le=500)
+    composition: list[CompositionLineInput] | None = Field(  # type: ignore[assignment]
         None,
         max_length=50,
         description="Overrides the catalogue's default composition of each unit for this request",
@@ -96,3 +184,8 @@ class Window(BaseModel):
 
     start: UtcDatetime
     end: UtcDatetime
+
+
+class WindowInput(Window, Input):
+    start: Instant
+    end: Instant

@@ -6,10 +6,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +22,7 @@ from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://mutualaid.police.uk/problems/"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 OPERATIONAL_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: not traced, logged at DEBUG only
 
@@ -32,6 +35,8 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     """An RFC 9457 problem response."""
     body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, "code": code, **extra}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if "retry_after_s" in extra:
+        headers = {"Retry-After": str(extra["retry_after_s"])}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -55,49 +60,15 @@ def install_problem_handlers(app: FastAPI, *, on_refused: RefusalHook | None = N
         assert isinstance(error, StarletteHTTPException)
         return problem(error.status_code, f"http-{error.status_code}", str(error.detail), str(error.detail))
 
+    async def on_unexpected(_: Request, error: Exception) -> Response:
+        # A bug: the access log has the traceback (shared.web.RequestContext); the caller gets no internals.
+        detail = "the service failed to answer this request; it is logged, with its X-Correlation-ID if it sent one"
+        return problem(500, "internal-error", "Internal error", detail)
+
     app.add_exception_handler(MutualAidError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-
-
-def install_input_guard(app: FastAPI) -> None:
-    """Refuse NUL characters anywhere in a request (path, query or body) with 422 problem+json.
-
-    PostgreSQL cannot store them in text, so one would otherwise fail deep in a handler (500) or,
-    worse, in another service that consumes an event carrying it.
-    """
-    app.add_middleware(RefuseNul)
-
-
-class RefuseNul:
-    """ASGI middleware (plain ASGI: Starlette's BaseHTTPMiddleware costs a task group and streams per call):
-    reads the body of a POST, PUT or PATCH, refuses it when it or the path or query holds a NUL, else hands
-    the body on to the app as it came."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string") or b"")
-        messages: list[Message] = []
-        if scope["method"] in ("POST", "PUT", "PATCH"):
-            more = True
-            while more:
-                messages.append(await receive())
-                more = messages[-1]["type"] == "http.request" and messages[-1].get("more_body", False)
-        body = b"".join(message.get("body", b"") for message in messages)
-        if b"%00" in raw or b"\x00" in raw or b"\\u0000" in body or b"\x00" in body:
-            refusal = problem(422, "invalid-input", "Invalid input", "NUL characters are not accepted in any input")
-            await refusal(scope, receive, send)
-            return
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
+    app.add_exception_handler(Exception, on_unexpected)
 
 
 def install_operational_routes(app: FastAPI, *, service: str, readiness: ReadinessCheck) -> None:
@@ -204,3 +175,81 @@ def _log_answered(scope: Scope, status: int, started: float, *, failed: bool = F
     route = getattr(scope.get("route"), "path", None)
     fields = {"http_method": scope["method"], "http_route": route, "http_status": status, "duration_ms": duration_ms}
     access_log.log(level, "%s %s %d %.1f ms", scope["method"], path, status, duration_ms, extra=fields, exc_info=failed)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: every error answer of the API, as application/problem+json."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=[PROBLEM_BASE + "not-found"])
+    title: str
+    status: int
+    detail: str = Field(description="What was wrong, for a person")
+    code: str = Field(description="Stable code for a program: invalid-input, not-found, conflict, ...")
+    errors: list[dict[str, Any]] | None = Field(None, description="422: each invalid input, where (loc) and why")
+
+
+PROBLEM_TITLES = {
+    400: "Unknown query parameter or unreadable request",
+    401: "No valid bearer token",
+    403: "Outside your role or scope",
+    404: "Not found",
+    409: "Conflict with the current state",
+    410: "No longer kept",
+    412: "Precondition failed",
+    413: "Request body too large",
+    422: "Invalid input",
+    429: "Too many writes; see Retry-After",
+    500: "Internal error",
+}
+
+
+def problems_of(route: APIRoute) -> list[int]:
+    """The problem statuses a /v1 route can answer: the common ones, 404 with a path parameter, 413 and 429 for a
+    write, and whatever else its decorator's `responses` declares (409, 410, 412)."""
+    statuses = {400, 401, 403, 422, 500}
+    if route.param_convertors:
+        statuses.add(404)
+    if (route.methods or set()) & WRITE_METHODS:
+        statuses |= {413, 429}
+    statuses |= {int(status) for status in route.responses if str(status).isdigit() and int(status) >= 400}
+    return sorted(statuses)
+
+
+def document_problems(app: FastAPI, routers: list[APIRouter]) -> None:
+    """The app's OpenAPI lists, for each /v1 route, every problem status it can answer with a Problem schema in
+    application/problem+json (FastAPI alone lists only 422 as application/json)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            for route in (route for router in routers for route in router.routes):
+                if isinstance(route, APIRoute) and route.include_in_schema and route.path.startswith("/v1/"):
+                    for method in route.methods or ():
+                        _document(schema["paths"][route.path_format][method.lower()], problems_of(route))
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document(operation: dict[str, Any], statuses: list[int]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status in statuses:
+        declared = responses.get(str(status), {})
+        answer: dict[str, Any] = {
+            "description": declared.get("description") if status not in (422, 500) else PROBLEM_TITLES[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        answer["description"] = answer["description"] or PROBLEM_TITLES[status]
+        if status == 401:
+            answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}
+        if status == 429:
+            answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+        responses[str(status)] = answer

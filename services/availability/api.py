@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from pydantic import AwareDatetime
 
 from services.availability import commands, queries
 from services.availability.domain import CapacityLine, sum_capacity
@@ -34,7 +33,7 @@ from shared.forces import forces, regions
 from shared.messaging import utcnow
 from shared.scopes import check_reads_figures
 from shared.service import Runtime
-from shared.vocabulary import Capability, GeoPoint
+from shared.vocabulary import Capability, GeoPoint, Instant
 
 router = APIRouter(prefix="/v1")
 
@@ -98,6 +97,7 @@ async def list_capabilities(_: CurrentPrincipal) -> CapabilityList:
     tags=["units"],
     responses={
         201: {"model": UnitPublic},
+        409: {"description": "The unit is committed: recall it first"},
         412: {"description": "The unit changed since the given version, or exists and If-None-Match is *"},
     },
 )
@@ -173,14 +173,24 @@ async def list_units(
     return UnitList(items=[to_public(unit) for unit in units])
 
 
-@router.post("/units/{unit_id}/recall", response_model=UnitPublic, tags=["units"])
+@router.post(
+    "/units/{unit_id}/recall",
+    response_model=UnitPublic,
+    tags=["units"],
+    responses={409: {"description": "The unit is not committed"}},
+)
 async def recall_unit(unit_id: UnitId, body: Recall, principal: ResourceManager, rt: Runtime) -> UnitPublic:
     """Take a booked unit back home (it becomes UNAVAILABLE, every booking of it ends); tasking re-plans
     each request it served."""
     return to_public(await commands.recall_unit(unit_id, reason=body.reason, principal=principal, uow=rt.uow))
 
 
-@router.put("/forces/{code}/units", response_model=ReplacementResult, tags=["units"])
+@router.put(
+    "/forces/{code}/units",
+    response_model=ReplacementResult,
+    tags=["units"],
+    responses={409: {"description": "A unit left out is committed, or an id belongs to another force"}},
+)
 async def replace_force_units(
     code: ForceCode, body: UnitReplacement, principal: ResourceManager, rt: Runtime
 ) -> ReplacementResult:
@@ -202,9 +212,9 @@ async def get_policy(code: FiguresOf, rt: Runtime) -> PolicyPublic:
 
 async def period(
     start: Annotated[
-        AwareDatetime | None, Query(alias="from", description="Start of the period (RFC 3339); now when left out")
+        Instant | None, Query(alias="from", description="Start of the period (RFC 3339); now when left out")
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="End of the period; its start when left out")] = None,
+    until: Annotated[Instant | None, Query(description="End of the period; its start when left out")] = None,
 ) -> tuple[datetime, datetime]:
     """A period from query parameters: an instant (now, or `from`) unless `until` is given."""
     begin = start or utcnow()

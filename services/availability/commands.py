@@ -30,6 +30,7 @@ from shared.events import (
 )
 from shared.forces import region_of
 from shared.messaging import UnitOfWork, UowFactory, utcnow
+from shared.vocabulary import GeoPointInput, WindowInput
 
 SOURCE = "/mutualaid/availability"
 
@@ -137,7 +138,7 @@ async def replace_force_units(
             counts["declared" if item.unit_id not in existing else "updated" if data else "unchanged"] += 1
             _stage(work, unit, data)
         for unit in leaving:
-            body = UnitDeclare.model_validate(_declaration_of(unit) | {"status": UnitStatus.WITHDRAWN})
+            body = _withdrawal_of(unit)
             _stage(work, *_apply_declaration(unit.unit_id, unit, body, bookings[unit.unit_id], now=now))
             counts["withdrawn"] += 1
         await work.commit()
@@ -166,6 +167,21 @@ def _stage(work: UnitOfWork, unit: Unit, data: EventData | None) -> None:
     if data is not None:
         work.session.add(unit)
         work.publish(new_event(data, source=SOURCE), data)
+
+
+def _withdrawal_of(unit: Unit) -> UnitDeclare:
+    """The unit's stored declaration, withdrawn: not validated again as input (a window declared before the input
+    policy may lie outside today's range, and withdrawing it must still work)."""
+    declared = _declaration_of(unit)
+    declared |= {
+        "base": GeoPointInput.model_construct(**declared["base"]),
+        "windows": [WindowInput.model_construct(**window) for window in declared["windows"]],
+        "status": UnitStatus.WITHDRAWN,
+        "available_from": None,
+        "available_until": None,
+        "version": None,
+    }
+    return UnitDeclare.model_construct(**declared)
 
 
 def _declaration_of(unit: Unit) -> dict[str, Any]:

@@ -1,13 +1,25 @@
 """HTTP bodies of the availability service (v1 contract: extend, never rename)."""
 
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from shared.catalogue import CapabilityEntry
 from shared.events import BookingState, UnitStatus
-from shared.vocabulary import Capability, ForceCode, GeoPoint, LendingScope, UtcDatetime, Window
+from shared.vocabulary import (
+    MAX_COUNT,
+    Capability,
+    ForceCode,
+    GeoPoint,
+    GeoPointInput,
+    Input,
+    Instant,
+    LendingScope,
+    WholeNumber,
+    Window,
+    WindowInput,
+)
 
 UNIT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -20,16 +32,16 @@ class UnitBase(BaseModel):
     scope: LendingScope = Field(LendingScope.NATIONAL, description="How far the force allows the unit to be lent")
 
 
-class UnitDeclare(UnitBase):
+class UnitDeclare(UnitBase, Input):
     """A declaration: one window (available_from and available_until) or several (windows)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    available_from: UtcDatetime | None = None
-    available_until: UtcDatetime | None = None
-    windows: list[Window] | None = Field(None, min_length=1, max_length=100)
+    base: GeoPointInput
+    readiness_minutes: WholeNumber = Field(ge=0, le=7 * 24 * 60, description="Minutes to be ready to leave base")
+    available_from: Instant | None = None
+    available_until: Instant | None = None
+    windows: list[WindowInput] | None = Field(None, min_length=1, max_length=100)
     status: UnitStatus = Field(UnitStatus.AVAILABLE, description="AVAILABLE, UNAVAILABLE or WITHDRAWN")
-    version: int | None = Field(
+    version: WholeNumber | None = Field(
         None, ge=1, description="The version this update is based on; refused with 412 if it is not the latest"
     )
 
@@ -43,8 +55,9 @@ class UnitDeclare(UnitBase):
         return self
 
     def availability(self) -> list[Window]:
+        """The windows declared, as the domain and the table keep them (plain Windows, comparable with stored ones)."""
         if self.windows is not None:
-            return self.windows
+            return [Window(start=window.start, end=window.end) for window in self.windows]
         assert self.available_from is not None
         assert self.available_until is not None
         return [Window(start=self.available_from, end=self.available_until)]
@@ -73,10 +86,8 @@ class UnitList(BaseModel):
     items: list[UnitPublic]
 
 
-class UnitReplacement(BaseModel):
+class UnitReplacement(Input):
     """A force's whole declared set, as a duty system exports it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     items: list[UnitDeclareWithId] = Field(max_length=5000)
 
@@ -89,17 +100,16 @@ class ReplacementResult(BaseModel):
     withdrawn: int = Field(description="Units no longer in the set")
 
 
-class Recall(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=2000)
+class Recall(Input):
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
 
 
-class PolicyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Count = Annotated[WholeNumber, Field(le=MAX_COUNT)]
 
-    reserve: dict[Capability, int] = Field(default_factory=dict, description="Units per capability to keep at home")
-    national_commitment: dict[Capability, int] = Field(
+
+class PolicyBody(Input):
+    reserve: dict[Capability, Count] = Field(default_factory=dict, description="Units per capability to keep at home")
+    national_commitment: dict[Capability, Count] = Field(
         default_factory=dict, description="Strategic Policing Requirement contribution per capability"
     )
 

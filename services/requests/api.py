@@ -37,7 +37,12 @@ async def rules_of(request: Request) -> RequestRules:
 Rules = Annotated[RequestRules, Depends(rules_of)]
 
 
-@router.post("/requests", status_code=201, response_model=RequestPublic)
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=RequestPublic,
+    responses={409: {"description": "The Idempotency-Key was used with another body"}},
+)
 async def submit_request(
     body: RequestCreate,
     principal: Submitter,
@@ -64,14 +69,22 @@ async def get_request(request_id: RequestId, reader: CurrentPrincipal, rt: Runti
     return RequestDetail(**to_public(request).model_dump(), timeline=[to_timeline_item(e) for e in timeline])
 
 
-@router.post("/requests/{request_id}/cancel", response_model=RequestPublic)
+@router.post(
+    "/requests/{request_id}/cancel",
+    response_model=RequestPublic,
+    responses={409: {"description": "The request can no longer be cancelled"}},
+)
 async def cancel_request(request_id: RequestId, body: Cancellation, principal: Submitter, rt: Runtime) -> RequestPublic:
     """Cancel your force's request before it is approved, with a reason; tasking is told by request.cancelled."""
     request = await commands.cancel_request(request_id, principal=principal, reason=body.reason, uow=rt.uow)
     return to_public(request)
 
 
-@router.post("/requests/{request_id}/extend", response_model=RequestPublic)
+@router.post(
+    "/requests/{request_id}/extend",
+    response_model=RequestPublic,
+    responses={409: {"description": "The request is over or changed meanwhile"}},
+)
 async def extend_request(
     request_id: RequestId, body: Extension, principal: Submitter, rt: Runtime, rules: Rules
 ) -> RequestPublic:

@@ -50,7 +50,7 @@ async def submit_request(
     sense) and Conflict (the Idempotency-Key was used with another body)."""
     if not principal.acts_for_force(command.requesting_force):
         raise Forbidden(f"an operator of {principal.force} cannot submit for {command.requesting_force}")
-    check_new_request(required_by=command.required_by, end=command.end, needs=command.needs, now=now, rules=rules)
+    check_new_request(required_by=command.required_by, end=command.end, needs=command.wanted(), now=now, rules=rules)
     body_hash = hashlib.sha256(command.model_dump_json().encode()).hexdigest()
     try:
         async with uow() as work:
@@ -103,7 +103,7 @@ def _new_request(command: RequestCreate, principal: Principal) -> MutualAidReque
         location_description=command.location.description,
         required_by=command.required_by,
         end=command.end,
-        needs=command.needs,
+        needs=command.wanted(),
         notes=command.notes,
         submitted_by=principal.sub,
     )

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.requests.domain import RequestStatus
-from shared.vocabulary import ForceCode, GeoPoint, Need, Priority, UtcDatetime
+from shared.vocabulary import ForceCode, GeoPoint, GeoPointInput, Input, Instant, Need, NeedInput, Priority, UtcDatetime
 
 
 class RequestBase(BaseModel):
@@ -19,22 +19,26 @@ class RequestBase(BaseModel):
     notes: str = Field("", max_length=4000)
 
 
-class RequestCreate(RequestBase):
-    model_config = ConfigDict(extra="forbid")
+class RequestCreate(RequestBase, Input):
+    operation: str = Field(min_length=1, max_length=200, pattern=r"\S", examples=["Op Example"])
+    location: GeoPointInput
+    required_by: Instant = Field(description="When the first units must be there (RFC 3339 with zone)")
+    end: Instant = Field(description="When the deployment is expected to end")
+    needs: list[NeedInput] = Field(min_length=1, max_length=20)  # type: ignore[assignment]
+
+    def wanted(self) -> list[Need]:
+        """The needs as the domain, the table and the events keep them."""
+        return [Need.model_validate(need.model_dump()) for need in self.needs]
 
 
-class Cancellation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Cancellation(Input):
     reason: str = Field(
         min_length=1, max_length=2000, pattern=r"\S", description="Why the request is cancelled (required)"
     )
 
 
-class Extension(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    end: UtcDatetime = Field(description="The deployment's new end (RFC 3339 with zone), after its current end")
+class Extension(Input):
+    end: Instant = Field(description="The deployment's new end (RFC 3339 with zone), after its current end")
     reason: str = Field(
         min_length=1, max_length=2000, pattern=r"\S", description="Why the deployment is extended (required)"
     )

@@ -1,6 +1,6 @@
 """HTTP routes of the tasking service: thin, they call handlers."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -30,6 +30,9 @@ from shared.service import Runtime
 from shared.vocabulary import Capability
 
 router = APIRouter(prefix="/v1", tags=["proposals"])
+DECIDED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "No longer pending, or decided meanwhile (with its current state)"}
+}
 
 ProposalId = Annotated[str, Path(max_length=36, description="The proposal's id (a UUID)")]
 RequestId = Annotated[str, Path(max_length=36, description="The request's id (a UUID)")]
@@ -68,7 +71,7 @@ async def get_proposal(proposal_id: ProposalId, reader: CurrentPrincipal, rt: Ru
     return to_public(await queries.get_proposal(proposal_id, reader=reader, sessions=rt.sessions))
 
 
-@router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic)
+@router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic, responses=DECIDED)
 async def approve(proposal_id: ProposalId, body: Approval, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Approve a pending proposal, or part of it (`unit_ids`): those units are committed to the request;
     the others are not offered to it again, and what they would have covered is planned again.
@@ -83,7 +86,7 @@ async def approve(proposal_id: ProposalId, body: Approval, principal: Coordinato
     return to_public(approved)
 
 
-@router.post("/proposals/{proposal_id}/reject", response_model=ProposalPublic)
+@router.post("/proposals/{proposal_id}/reject", response_model=ProposalPublic, responses=DECIDED)
 async def reject(proposal_id: ProposalId, body: Rejection, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Reject a pending proposal, or named units of it, with a reason: they are not offered to the request
     again and it is planned again at once; `end_request` rejects the request itself. Scope and 409 as approve."""
@@ -98,7 +101,7 @@ async def reject(proposal_id: ProposalId, body: Rejection, principal: Coordinato
     return to_public(rejected)
 
 
-@router.post("/proposals/{proposal_id}/replan", response_model=ProposalPublic)
+@router.post("/proposals/{proposal_id}/replan", response_model=ProposalPublic, responses=DECIDED)
 async def replan(proposal_id: ProposalId, body: Replan, principal: Coordinator, d: Deps) -> ProposalPublic:
     """Ask for a pending proposal to be planned again on what is free now (it is superseded). Scope and 409
     as approve."""
@@ -108,7 +111,7 @@ async def replan(proposal_id: ProposalId, body: Replan, principal: Coordinator, 
 Donor = Annotated[Principal, Depends(require(Role.RESOURCE_MANAGER, Role.INTEGRATION))]
 
 
-@router.post("/proposals/{proposal_id}/units/{unit_id}/accept", response_model=ProposalPublic)
+@router.post("/proposals/{proposal_id}/units/{unit_id}/accept", response_model=ProposalPublic, responses=DECIDED)
 async def accept_tasking(
     proposal_id: ProposalId, unit_id: UnitId, body: DonorAnswer, principal: Donor, d: Deps
 ) -> ProposalPublic:
@@ -117,7 +120,7 @@ async def accept_tasking(
     return to_public(answered)
 
 
-@router.post("/proposals/{proposal_id}/units/{unit_id}/decline", response_model=ProposalPublic)
+@router.post("/proposals/{proposal_id}/units/{unit_id}/decline", response_model=ProposalPublic, responses=DECIDED)
 async def decline_tasking(
     proposal_id: ProposalId, unit_id: UnitId, body: DonorDecline, principal: Donor, d: Deps
 ) -> ProposalPublic:
@@ -129,7 +132,11 @@ async def decline_tasking(
     return to_public(answered)
 
 
-@router.get("/proposals/{proposal_id}/explanation", response_model=Explanation)
+@router.get(
+    "/proposals/{proposal_id}/explanation",
+    response_model=Explanation,
+    responses={410: {"description": "Its planning inputs are past their retention"}},
+)
 async def explain_proposal(proposal_id: ProposalId, reader: CurrentPrincipal, rt: Runtime) -> Explanation:
     """Why this proposal: the planner and its settings, the inputs it saw, each unit chosen and each left out.
     Read as the proposal is."""
@@ -139,7 +146,12 @@ async def explain_proposal(proposal_id: ProposalId, reader: CurrentPrincipal, rt
 StandingDown = Annotated[Principal, Depends(require(Role.OPERATOR, Role.INTEGRATION))]
 
 
-@router.post("/requests/{request_id}/stand-down", response_model=StandDownResult, tags=["requests"])
+@router.post(
+    "/requests/{request_id}/stand-down",
+    response_model=StandDownResult,
+    tags=["requests"],
+    responses={409: {"description": "The request is over or holds no unit"}},
+)
 async def stand_down(request_id: RequestId, body: StandDown, principal: StandingDown, d: Deps) -> StandDownResult:
     """The host force ends its deployment: the lent units are released and the request closes."""
     request = await commands.stand_down(request_id, principal=principal, reason=body.reason, deps=d)

@@ -1,13 +1,15 @@
 """HTTP bodies of the tasking service (v1 contract: extend, never rename)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.tasking.models import DonorResponse
 from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
-from shared.vocabulary import Capability, Priority
+from shared.vocabulary import Capability, Flag, Input, Priority
+
+UnitRef = Annotated[str, Field(min_length=1, max_length=64, description="A unit's id, as its force declared it")]
 
 
 class ProposalPublic(BaseModel):
@@ -37,11 +39,9 @@ class ProposalList(BaseModel):
     items: list[ProposalPublic]
 
 
-class Approval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Approval(Input):
     reason: str = Field("", max_length=2000)
-    unit_ids: list[str] | None = Field(
+    unit_ids: list[UnitRef] | None = Field(
         None,
         min_length=1,
         max_length=500,
@@ -50,38 +50,34 @@ class Approval(BaseModel):
     )
 
 
-class Rejection(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reason: str = Field(min_length=1, max_length=2000, description="Why the proposal is rejected (required)")
-    unit_ids: list[str] | None = Field(
+class Rejection(Input):
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the proposal is rejected (required)"
+    )
+    unit_ids: list[UnitRef] | None = Field(
         None,
         min_length=1,
         max_length=500,
         description="The units rejected (leave out: all of them); they are not offered to the request again",
     )
-    end_request: bool = Field(
+    end_request: Flag = Field(
         False,
         description="Reject the request itself: it ends once nothing else of it is live. Otherwise it is planned again",
     )
 
 
-class Replan(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Replan(Input):
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="Why the proposal should be planned again"
+    )
 
-    reason: str = Field(min_length=1, max_length=2000, description="Why the proposal should be planned again")
 
-
-class DonorAnswer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DonorAnswer(Input):
     reason: str = Field("", max_length=2000, description="Why (optional for an acceptance)")
 
 
-class DonorDecline(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reason: str = Field(min_length=1, max_length=2000, description="Why the unit cannot go (required)")
+class DonorDecline(Input):
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why the unit cannot go (required)")
 
 
 class PlanningUnit(BaseModel):
@@ -157,9 +153,7 @@ class Explanation(BaseModel):
     unfilled: list[Shortfall]
 
 
-class StandDown(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StandDown(Input):
     reason: str = Field("", max_length=2000)
 
 

@@ -163,3 +163,32 @@ def test_every_v1_operation_requires_a_bearer_token(service: str) -> None:
         for requirement in operation["security"]:
             for name in requirement:
                 assert (schemes[name]["type"], schemes[name]["scheme"]) == ("http", "bearer"), f"{name} is not bearer"
+
+
+# beyond 400, 401, 403, 422, 500 on every operation, 404 with a path parameter, 413 and 429 on writes
+DECLARED_PROBLEMS = {
+    ("requests", "post", "/v1/requests"): {409},
+    ("requests", "post", "/v1/requests/{request_id}/cancel"): {409},
+    ("availability", "put", "/v1/units/{unit_id}"): {409, 412},
+    ("tasking", "post", "/v1/proposals/{proposal_id}/approve"): {409},
+    ("tasking", "get", "/v1/proposals/{proposal_id}/explanation"): {410},
+}
+
+
+@pytest.mark.parametrize("service", sorted(PROMISED_PATHS))
+def test_every_v1_operation_documents_its_problems_as_problem_json(service: str) -> None:
+    document = load(f"openapi/{service}.json")
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, method, operation in v1_operations(document):
+        expected = {400, 401, 403, 422, 500}
+        expected |= {404} if "{" in path else set()
+        expected |= {413, 429} if method in ("post", "put") else set()
+        expected |= DECLARED_PROBLEMS.get((service, method, path), set())
+        errors = {int(status): answer for status, answer in operation["responses"].items() if int(status) >= 400}
+        assert expected <= set(errors), f"{method.upper()} {path} lists only {sorted(errors)}"
+        for status, answer in errors.items():
+            assert answer["content"] == {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }, f"{method.upper()} {path} {status}"

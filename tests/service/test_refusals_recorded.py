@@ -2,6 +2,7 @@
 refusals cannot flood the audit trail (issue 12)."""
 
 import uuid
+from collections import Counter
 from typing import Any
 
 from shared.auth import Role
@@ -22,8 +23,9 @@ async def test_two_hundred_refused_approvals_by_an_operator_add_one_entry(system
     await system.plan()
     proposal = await pending(system, request_id)
     operator = bearer(Role.OPERATOR, force="west-midlands")
-    for _ in range(200):
-        assert (await decide(system, "approve", proposal["id"], operator)).status_code == 403
+    answers = Counter([(await decide(system, "approve", proposal["id"], operator)).status_code for _ in range(200)])
+    assert set(answers) <= {403, 429}, answers  # past the write limit (per principal) 429, before any check
+    assert answers[403] >= 50, answers
     [entry] = await refused_entries(system)
     assert (entry["role"], entry["proposal_id"]) == ("operator", proposal["id"])
 

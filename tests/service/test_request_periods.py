@@ -16,11 +16,12 @@ from tests.support.steps import operator
         (datetime(2026, 4, 8, 8, tzinfo=UTC), datetime(2026, 4, 9, 20, tzinfo=UTC), "period ended at 2026-04-09"),
         (SOON, SOON + timedelta(days=3652), "covers 3652 days; mutual aid lasts at most 56 days"),
         (SOON, SOON + timedelta(days=56, minutes=1), "covers more than 56 days; mutual aid lasts at most 56 days"),
-        (datetime(9999, 12, 31, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC), "more than 730 days ahead"),
-        (  # UTC of this is beyond the last representable time
+        (datetime(2099, 12, 30, tzinfo=UTC), datetime(2099, 12, 31, 23, tzinfo=UTC), "more than 730 days ahead"),
+        (datetime(9999, 12, 31, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC), "and 2100-01-01T00:00:00Z"),
+        (  # UTC of this is beyond the last representable time: outside the range accepted
             datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
             datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
-            "beyond the last time that can be kept",
+            "must be between 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z (UTC)",
         ),
     ],
 )
