@@ -58,7 +58,9 @@ def install_problem_handlers(app: FastAPI, *, on_refused: RefusalHook | None = N
 
     async def on_http_error(_: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
-        return problem(error.status_code, f"http-{error.status_code}", str(error.detail), str(error.detail))
+        answer = problem(error.status_code, f"http-{error.status_code}", str(error.detail), str(error.detail))
+        answer.headers.update(error.headers or {})  # a 405's Allow, for one (RFC 9110)
+        return answer
 
     async def on_unexpected(_: Request, error: Exception) -> Response:
         # A bug: the access log has the traceback (shared.web.RequestContext); the caller gets no internals.

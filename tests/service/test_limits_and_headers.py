@@ -104,3 +104,11 @@ async def test_an_unexpected_error_is_a_problem_without_internals(
         assert answer.json()["code"] == "internal-error"
         assert "hunter2" not in answer.text
         assert "RuntimeError" not in answer.text
+
+
+@pytest.mark.parametrize("service", ["requests", "availability", "tasking"])
+async def test_a_method_a_route_does_not_take_is_405_with_the_methods_it_does(system: Harness, service: str) -> None:
+    answer = await system.client(service).request("TRACE", "/healthz", headers=INTEGRATION)
+    assert answer.status_code == 405
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["allow"] == "GET"  # RFC 9110: a 405 says what the resource does take
