@@ -18,7 +18,7 @@ from shared.auth import Role
 from shared.events import AUDIT_TOPIC, TASKING_TOPIC
 from shared.settings import CommonSettings
 from tests.integration.test_tasking_service import COORDINATOR, STAFFORD, declare, submit, unit_state
-from tests.support.builders import bearer
+from tests.support.builders import bearer, token
 from tests.support.kafka import Publisher, TopicProbe
 from tests.support.services import RunningService, running_service
 
@@ -198,8 +198,11 @@ async def test_decisions_racing_each_leave_a_checkpoint_that_holds(
 ) -> None:
     request_id = await proposed_request(service, kafka)
     approve = f"/v1/proposals/{await proposal_id_of(service, request_id)}/approve"
-    operator = bearer(Role.OPERATOR, force="west-midlands")
-    racing = [service.client.post(approve, json={}, headers=operator) for _ in range(12)]
+    operators = [  # twelve people: a refusal is recorded once per person and resource
+        {"Authorization": f"Bearer {token(Role.OPERATOR, force='west-midlands', sub=f'operator-{n}')}"}
+        for n in range(12)
+    ]
+    racing = [service.client.post(approve, json={}, headers=operator) for operator in operators]
     racing.append(service.client.post(approve, json={"reason": "agreed"}, headers=COORDINATOR))
     answers = sorted(response.status_code for response in await asyncio.gather(*racing))
     assert answers == [200] + [403] * 12
