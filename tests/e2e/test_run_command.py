@@ -104,13 +104,18 @@ async def test_ctrl_c_while_starting_stops_everything_quietly(tmp_path: Path) ->
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
-    started = await process.stdout.readline()  # the state line: past the checks, starting
-    assert started.startswith(b"state")
-    await asyncio.sleep(1.5)
-    ctrl_c(process)
-    async with asyncio.timeout(30):
-        output = (await process.stdout.read()).decode()
-        assert await process.wait() == 0, output
+    try:
+        started = await process.stdout.readline()  # the state line: past the checks, starting
+        assert started.startswith(b"state"), started
+        await asyncio.sleep(1.5)
+        ctrl_c(process)
+        async with asyncio.timeout(30):
+            output = (await process.stdout.read()).decode()
+            assert await process.wait() == 0, output
+    finally:
+        if process.returncode is None:  # a failed check leaves no process (or its pipes) behind for later tests
+            process.kill()
+            await process.wait()
     assert "stopped before everything was ready" in output
     assert "Traceback" not in output
     assert ports_free(ports)

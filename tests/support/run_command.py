@@ -25,7 +25,12 @@ class RunPorts:
 
     @classmethod
     def free(cls) -> "RunPorts":
-        return cls(broker=free_port(), services={service: free_port() for service in DEFAULT_PORTS})
+        """Ports free now, all different: a port just probed and released may be handed out again at once."""
+        ports: list[int] = []
+        while len(ports) < 1 + len(DEFAULT_PORTS):
+            if (port := free_port()) not in ports:
+                ports.append(port)
+        return cls(broker=ports[0], services=dict(zip(DEFAULT_PORTS, ports[1:], strict=True)))
 
     def env(self) -> dict[str, str]:
         return {f"{service.upper()}_PORT": str(port) for service, port in self.services.items()}
