@@ -12,6 +12,7 @@ import contextlib
 import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from shared.cloudevents import CloudEvent, EventData, parse
 from shared.kafka import Handler
 from shared.messaging import OutboxMessage, utcnow
 from shared.service import ServiceRuntime
-from tests.support.infra import fresh_postgres_database
+from tests.support.infra import fresh_postgres_database, migrated_template
 
 
 @dataclass
@@ -123,12 +124,15 @@ async def database_urls(kind: str, tmp_path: Path, postgres_server: str | None) 
     async with contextlib.AsyncExitStack() as stack:
         urls: dict[str, str] = {}
         for service in SERVICES:
+            migrate = partial(migrations.upgrade, script_location=bootstrap(service).MIGRATIONS)
             if kind == "sqlite":
                 urls[service] = f"sqlite+aiosqlite:///{tmp_path / service}.db"
+                await migrate(database_url=urls[service])
             else:
                 assert postgres_server is not None
-                urls[service] = await stack.enter_async_context(fresh_postgres_database(postgres_server))
-            await migrations.upgrade(script_location=bootstrap(service).MIGRATIONS, database_url=urls[service])
+                template = await migrated_template(postgres_server, service, migrate)
+                fresh = fresh_postgres_database(postgres_server, template=template)
+                urls[service] = await stack.enter_async_context(fresh)
         yield urls
 
 

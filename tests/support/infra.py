@@ -4,11 +4,13 @@ Order, for each: the environment variable if set (and it must answer: no silent 
 then Testcontainers where a Docker engine answers, then the embedded broker / the local server.
 """
 
+import asyncio
+import atexit
 import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -75,12 +77,12 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the server for one test; dropped afterwards."""
+async def fresh_postgres_database(server_url: str, *, template: str | None = None) -> AsyncIterator[str]:
+    """A new database on the server for one test, empty or a copy of a template database; dropped afterwards."""
     name = f"mutualaid_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(_asyncpg_dsn(server_url))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         await admin.close()
     try:
@@ -91,3 +93,36 @@ async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+_templates: dict[tuple[str, str], str] = {}  # (server, service) -> this process's migrated template database
+
+
+async def migrated_template(server_url: str, service: str, migrate: Callable[..., Awaitable[None]]) -> str:
+    """A database of this test process migrated once by `migrate(database_url=...)`, for copies (CREATE DATABASE
+    ... TEMPLATE):
+    copying a migrated database takes milliseconds where migrating a new one takes seconds. Dropped at exit."""
+    key = (server_url, service)
+    if key not in _templates:
+        name = f"mutualaid_template_{service}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        await migrate(database_url=str(make_url(server_url).set(database=name)))
+        _templates[key] = name
+        atexit.register(_drop_template, server_url, name)
+    return _templates[key]
+
+
+def _drop_template(server_url: str, name: str) -> None:
+    async def drop() -> None:
+        admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    with contextlib.suppress(Exception):  # the server may be gone at exit: nothing else to do
+        asyncio.run(drop())
