@@ -81,7 +81,6 @@ class Fleet:
         for index, unit in enumerate(self.units):
             members.setdefault(unit.capability, []).append(index)
         self._kinds = {capability: self._kind(found) for capability, found in members.items()}
-        self.by_capability = {capability: kind.members for capability, kind in self._kinds.items()}
 
     def _kind(self, members: list[int]) -> _Kind:
         units = [self.units[index] for index in members]
@@ -96,9 +95,6 @@ class Fleet:
             windows=_Periods.of(enumerate(unit.windows for unit in units)),
             bookings=_Periods.of((n, unit.bookings) for n, unit in enumerate(units) if unit.bookings),
         )
-
-    def __len__(self) -> int:
-        return len(self.units)
 
     def eligible(self, demand: Demand, capability: Capability) -> Indices:
         """The units of `capability` that can serve the demand (`problem.is_candidate`), in ascending index."""

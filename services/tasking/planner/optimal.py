@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from numpy.typing import NDArray
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
@@ -85,9 +86,16 @@ Hint = dict[cp_model.IntVar, int]
 PoolLoad = tuple[cp_model.LinearExprT, int, int]  # a pool's load, and the least and most it can be
 
 
+def arrival_costs(eta_minutes: Minutes) -> NDArray[np.int64]:
+    """The integer cost of each arrival time, in whole seconds: the scale on which totals are compared
+    (halves to even, as `round` does)."""
+    seconds: NDArray[np.int64] = np.rint(eta_minutes * SECONDS_PER_MINUTE).astype(np.int64)
+    return seconds
+
+
 def arrival_cost(eta_minutes: float) -> int:
-    """The integer cost of an arrival time, in whole seconds: the scale on which totals are compared."""
-    return round(eta_minutes * SECONDS_PER_MINUTE)
+    """arrival_costs of one arrival time."""
+    return int(arrival_costs(np.array([eta_minutes]))[0])
 
 
 class OptimalPlanner:
@@ -200,8 +208,7 @@ def _reach(
     late = eta > slack
     for at in np.flatnonzero(np.abs(eta - slack) <= 1e-6).tolist():  # exact except within the microsecond
         late[at] = arrives_late(demand, float(eta[at]), now=now)  # arrives_late rounds to: ask it there
-    seconds = np.rint(eta * SECONDS_PER_MINUTE).astype(np.int64)
-    costs = list(zip(lent.tolist(), seconds.tolist(), late.tolist(), strict=True))
+    costs = list(zip(lent.tolist(), arrival_costs(eta).tolist(), late.tolist(), strict=True))
     return eligible.tolist(), costs
 
 
