@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -82,12 +82,53 @@ Flag = Annotated[bool, Strict()]
 """An input flag: true or false, never "yes" or 1."""
 
 
+# What the policy refuses, written as JSON Schema patterns (ECMA-262 syntax, which Python's re reads the same) so
+# the contracts say it: NUL and other C0 controls (a body's text may hold tab, line feed and carriage return), DEL
+# and C1 controls (shared.edge refuses them before any model sees them), and instants outside 2000..2100 UTC
+# (written with a year from 2000 to 2099, or as the last instant itself). Unpaired surrogates, refused as well,
+# are not Unicode text at all, so no pattern can name them.
+_BODY_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+BODY_TEXT_PATTERN = rf"^[^{_BODY_CONTROLS}]*$"
+HAS_TEXT_PATTERN = rf"^[^{_BODY_CONTROLS}]*[^\s{_BODY_CONTROLS}][^{_BODY_CONTROLS}]*$"
+"""Text that must say something: not only spaces (it is trimmed), and no control characters."""
+PARAMETER_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+INSTANT_PATTERN = r"^(20[0-9]{2}-.*|2100-01-01T00:00:00(\.0+)?(Z|[+-]00:00))$"
+
+
+def describe_input_policy(schema: dict[str, Any], *, text_pattern: str = BODY_TEXT_PATTERN) -> None:
+    """Add the policy's patterns to every string of a JSON Schema (in place, through anyOf/items/properties, not
+    through $ref): free text gets `text_pattern` (HAS_TEXT_PATTERN in a body where it must not be empty), an
+    RFC 3339 date-time gets INSTANT_PATTERN. Strings with an enum or a pattern of their own are left as they are."""
+    if schema.get("type") == "string" and "enum" not in schema and "pattern" not in schema:
+        if schema.get("format") == "date-time":
+            schema["pattern"] = INSTANT_PATTERN
+        elif schema.get("minLength", 0) > 0 and text_pattern == BODY_TEXT_PATTERN:
+            schema["pattern"] = HAS_TEXT_PATTERN
+        else:
+            schema["pattern"] = text_pattern
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for part in schema.get(key, ()):
+            describe_input_policy(part, text_pattern=text_pattern)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            describe_input_policy(schema[key], text_pattern=text_pattern)
+    for part in schema.get("properties", {}).values():
+        describe_input_policy(part, text_pattern=text_pattern)
+
+
+def _describe_body(schema: dict[str, Any]) -> None:
+    describe_input_policy(schema)  # pydantic hands a function of two parameters the model class as well
+
+
 class Input(BaseModel):
     """Base of every HTTP body: unknown fields refused at every depth, text trimmed of surrounding spaces.
-    (NUL and other control characters are refused before any model sees them: shared.edge.)"""
+    (NUL and other control characters are refused before any model sees them: shared.edge; the models' JSON
+    Schemas say so with patterns.)"""
 
     # from_attributes: Python code may hand a GeoPoint or Window where its input twin is expected (checked again)
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, from_attributes=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, from_attributes=True, json_schema_extra=_describe_body
+    )
 
 
 class Role(StrEnum):
@@ -129,7 +170,14 @@ def _known_force(code: str) -> str:
     return code
 
 
-ForceCode = Annotated[str, AfterValidator(_known_force), Field(examples=["west-midlands"])]
+def _force_codes(schema: dict[str, Any]) -> None:
+    schema["enum"] = sorted(forces())
+
+
+ForceCode = Annotated[
+    str, AfterValidator(_known_force), Field(examples=["west-midlands"], json_schema_extra=_force_codes)
+]
+"""A force code of the reference data (shared/reference/forces.csv), listed as an enum in the contracts."""
 
 
 class GeoPoint(BaseModel):

@@ -14,11 +14,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import correlation, tracing
 from shared.errors import Forbidden, MutualAidError
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.vocabulary import PARAMETER_TEXT_PATTERN, describe_input_policy
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://mutualaid.police.uk/problems/"
@@ -40,6 +42,16 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app takes on the request's path, as the router matches them."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+
+
 def install_problem_handlers(app: FastAPI, *, on_refused: RefusalHook | None = None) -> None:
     """Map errors to problem+json; on_refused is told of every 403 first (to audit it)."""
 
@@ -56,10 +68,12 @@ def install_problem_handlers(app: FastAPI, *, on_refused: RefusalHook | None = N
         where = ".".join(str(part) for part in first["loc"])
         return problem(422, "invalid-input", "Invalid input", f"{where}: {first['msg']}", errors=errors)
 
-    async def on_http_error(_: Request, error: Exception) -> Response:
+    async def on_http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         answer = problem(error.status_code, f"http-{error.status_code}", str(error.detail), str(error.detail))
-        answer.headers.update(error.headers or {})  # a 405's Allow, for one (RFC 9110)
+        answer.headers.update(error.headers or {})
+        if error.status_code == 405:  # Starlette names the methods of the first route on the path only (RFC 9110: all)
+            answer.headers["Allow"] = ", ".join(allowed_methods(request))
         return answer
 
     async def on_unexpected(_: Request, error: Exception) -> Response:
@@ -221,7 +235,8 @@ def problems_of(route: APIRoute) -> list[int]:
 
 def document_problems(app: FastAPI, routers: list[APIRouter]) -> None:
     """The app's OpenAPI lists, for each /v1 route, every problem status it can answer with a Problem schema in
-    application/problem+json (FastAPI alone lists only 422 as application/json)."""
+    application/problem+json (FastAPI alone lists only 422 as application/json), and the input policy's patterns
+    on its parameters (the bodies' models carry theirs: shared.vocabulary.Input)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -242,6 +257,8 @@ def document_problems(app: FastAPI, routers: list[APIRouter]) -> None:
 
 
 def _document(operation: dict[str, Any], statuses: list[int]) -> None:
+    for parameter in operation.get("parameters", ()):
+        describe_input_policy(parameter["schema"], text_pattern=PARAMETER_TEXT_PATTERN)
     responses = operation.setdefault("responses", {})
     for status in statuses:
         declared = responses.get(str(status), {})

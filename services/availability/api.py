@@ -235,12 +235,20 @@ async def force_capacity(code: FiguresOf, rt: Runtime, during: Period) -> ForceC
     return ForceCapacity(force=code, region=forces()[code].region, items=to_items(lines[code]))
 
 
-@router.get("/capacity", response_model=CapacityView, tags=["capacity"])
+@router.get(
+    "/capacity",
+    response_model=CapacityView,
+    tags=["capacity"],
+    responses={404: {"description": "No region of that name"}},
+)
 async def capacity_view(
     _: CapacityReader,
     rt: Runtime,
     during: Period,
-    region: Annotated[str | None, Query(description="Region name; leave out for the national picture")] = None,
+    region: Annotated[
+        str | None,
+        Query(description="Region name; leave out for the national picture", json_schema_extra={"enum": regions()}),
+    ] = None,
 ) -> CapacityView:
     """Capacity of every force of a region, or of the nation, over a period (default: now), with totals."""
     if region is not None and region not in regions():

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 from shared.catalogue import CapabilityEntry
 from shared.events import BookingState, UnitStatus
 from shared.vocabulary import (
+    HAS_TEXT_PATTERN,
     MAX_COUNT,
     Capability,
     ForceCode,
@@ -101,7 +102,7 @@ class ReplacementResult(BaseModel):
 
 
 class Recall(Input):
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=2000, pattern=HAS_TEXT_PATTERN)
 
 
 Count = Annotated[WholeNumber, Field(le=MAX_COUNT)]

@@ -5,7 +5,18 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from services.requests.domain import RequestStatus
-from shared.vocabulary import ForceCode, GeoPoint, GeoPointInput, Input, Instant, Need, NeedInput, Priority, UtcDatetime
+from shared.vocabulary import (
+    HAS_TEXT_PATTERN,
+    ForceCode,
+    GeoPoint,
+    GeoPointInput,
+    Input,
+    Instant,
+    Need,
+    NeedInput,
+    Priority,
+    UtcDatetime,
+)
 
 
 class RequestBase(BaseModel):
@@ -20,7 +31,7 @@ class RequestBase(BaseModel):
 
 
 class RequestCreate(RequestBase, Input):
-    operation: str = Field(min_length=1, max_length=200, pattern=r"\S", examples=["Op Example"])
+    operation: str = Field(min_length=1, max_length=200, pattern=HAS_TEXT_PATTERN, examples=["Op Example"])
     location: GeoPointInput
     required_by: Instant = Field(description="When the first units must be there (RFC 3339 with zone)")
     end: Instant = Field(description="When the deployment is expected to end")
@@ -33,14 +44,14 @@ class RequestCreate(RequestBase, Input):
 
 class Cancellation(Input):
     reason: str = Field(
-        min_length=1, max_length=2000, pattern=r"\S", description="Why the request is cancelled (required)"
+        min_length=1, max_length=2000, pattern=HAS_TEXT_PATTERN, description="Why the request is cancelled (required)"
     )
 
 
 class Extension(Input):
     end: Instant = Field(description="The deployment's new end (RFC 3339 with zone), after its current end")
     reason: str = Field(
-        min_length=1, max_length=2000, pattern=r"\S", description="Why the deployment is extended (required)"
+        min_length=1, max_length=2000, pattern=HAS_TEXT_PATTERN, description="Why the deployment is extended (required)"
     )
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from services.tasking.models import DonorResponse
 from shared.events import Allocation, ProposalStatus, Shortfall, Tier, UnitStatus
-from shared.vocabulary import Capability, Flag, Input, Priority
+from shared.vocabulary import HAS_TEXT_PATTERN, Capability, Flag, Input, Priority
 
 UnitRef = Annotated[str, Field(min_length=1, max_length=64, description="A unit's id, as its force declared it")]
 
@@ -52,7 +52,7 @@ class Approval(Input):
 
 class Rejection(Input):
     reason: str = Field(
-        min_length=1, max_length=2000, pattern=r"\S", description="Why the proposal is rejected (required)"
+        min_length=1, max_length=2000, pattern=HAS_TEXT_PATTERN, description="Why the proposal is rejected (required)"
     )
     unit_ids: list[UnitRef] | None = Field(
         None,
@@ -68,7 +68,7 @@ class Rejection(Input):
 
 class Replan(Input):
     reason: str = Field(
-        min_length=1, max_length=2000, pattern=r"\S", description="Why the proposal should be planned again"
+        min_length=1, max_length=2000, pattern=HAS_TEXT_PATTERN, description="Why the proposal should be planned again"
     )
 
 
@@ -77,7 +77,9 @@ class DonorAnswer(Input):
 
 
 class DonorDecline(Input):
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why the unit cannot go (required)")
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=HAS_TEXT_PATTERN, description="Why the unit cannot go (required)"
+    )
 
 
 class PlanningUnit(BaseModel):
