@@ -167,9 +167,8 @@ def units_import(
     if force not in forces():
         raise typer.BadParameter(f"unknown force {force!r}", param_hint="--force")
     try:
-        with csv_file.open(newline="", encoding="utf-8-sig") as lines:
-            replacement = parse_units(lines, force=force)
-    except (UnitImportError, UnicodeDecodeError) as error:
+        replacement = parse_units(csv_file.read_bytes(), force=force)
+    except UnitImportError as error:
         typer.echo(f"{csv_file}: not imported\n{error}", err=True)
         raise typer.Exit(1) from None
     if dry_run:

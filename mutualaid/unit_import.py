@@ -5,8 +5,6 @@ repeats its unit_id on several rows whose other cells agree. Each cell is checke
 service's own models and rules, so a bad row is reported with its line and column before anything is sent.
 """
 
-import csv
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +15,7 @@ from pydantic_core import ErrorDetails
 
 from services.availability.domain import check_declarable, merge_windows
 from services.availability.schemas import ReplacementResult, UnitDeclareWithId, UnitReplacement
+from shared.duty_file import FileProblem, read_table
 from shared.errors import MutualAidError
 from shared.vocabulary import TEXT_CELLS
 
@@ -38,19 +37,7 @@ UNIT_FIELDS = ("unit_id", "force", "capability", "readiness_minutes", "scope", "
 BASE_FIELDS = ("lat", "lon", "description")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason the file cannot be imported, and where it is."""
-
-    line: int | None
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        """The problem as `line 3, column capability: message`."""
-        where = [f"line {self.line}"] if self.line is not None else []
-        where += [f"column {self.column}"] if self.column else []
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+Problem = FileProblem
 
 
 class UnitImportError(ValueError):
@@ -69,13 +56,20 @@ class Row:
     unit: UnitDeclareWithId
 
 
-def parse_units(lines: Iterable[str], *, force: str) -> UnitReplacement:
-    """The replacement body for the CSV lines; rows without a force cell belong to `force`."""
+def parse_units(data: bytes | str, *, force: str) -> UnitReplacement:
+    """The replacement body for a CSV file (its bytes as saved, or its text); rows without a force cell belong to
+    `force`. The file may be written as duty systems and spreadsheets write it (shared.duty_file). Raises
+    UnitImportError listing every problem, each with its line and column."""
+    table = read_table(data, known=COLUMNS, times=WINDOW_COLUMNS)
+    problems = list(table.problems)
+    if not problems:
+        _check_header(table.columns)
     rows: list[Row] = []
-    problems: list[Problem] = []
-    for line, cells in _records(csv.DictReader(lines)):
+    bad_lines = {problem.line for problem in problems}
+    for row in table.rows:
         try:
-            rows.append(parse_row(line, cells, force=force))
+            if row.line not in bad_lines:
+                rows.append(parse_row(row.line, row.cells, force=force, extra=row.extra))
         except UnitImportError as error:
             problems.extend(error.problems)
     if problems:
@@ -90,33 +84,23 @@ def request_body(replacement: UnitReplacement) -> dict[str, Any]:
     return replacement.model_dump(mode="json", exclude_none=True)
 
 
-def _records(reader: "csv.DictReader[str]") -> Iterator[tuple[int, dict[str | Any, Any]]]:
-    """Each row with the line it ends on, after checking the header; malformed CSV is a problem too."""
-    try:
-        _check_header(reader.fieldnames, line=max(reader.line_num, 1))
-        for cells in reader:
-            yield reader.line_num, cells
-    except csv.Error as error:
-        raise UnitImportError([Problem(reader.line_num, None, f"not valid CSV: {error}")]) from None
-
-
-def _check_header(fieldnames: Iterable[str] | None, *, line: int) -> None:
-    """Refuse an empty file, and a header with missing, unknown or repeated columns."""
-    if fieldnames is None:
-        raise UnitImportError([Problem(line, None, f"the file is empty; expected a header: {','.join(COLUMNS)}")])
-    names = [name.strip() for name in fieldnames]
-    problems = [Problem(line, column, "missing column") for column in REQUIRED_COLUMNS if column not in names]
+def _check_header(columns: list[str]) -> None:
+    """Refuse an empty file, and a header with missing, unknown or repeated columns (names in any case)."""
+    if not columns:
+        raise UnitImportError([Problem(1, None, f"the file is empty; expected a header: {','.join(COLUMNS)}")])
+    problems = [Problem(1, column, "missing column") for column in REQUIRED_COLUMNS if column not in columns]
     problems += [
-        Problem(line, name, f"unknown column; known: {', '.join(COLUMNS)}") for name in names if name not in COLUMNS
+        Problem(1, name, f"unknown column; known: {', '.join(COLUMNS)}") for name in columns if name not in COLUMNS
     ]
-    problems += [Problem(line, name, "repeated column") for name in sorted({n for n in names if names.count(n) > 1})]
+    problems += [Problem(1, name, "repeated column") for name in sorted({n for n in columns if columns.count(n) > 1})]
     if problems:
         raise UnitImportError(problems)
 
 
-def parse_row(line: int, cells: dict[str | Any, Any], *, force: str) -> Row:
-    """One CSV row, checked by the service's declaration model and its window and status rules."""
-    values = _values(line, cells)
+def parse_row(line: int, cells: dict[str, str], *, force: str, extra: bool = False) -> Row:
+    """One CSV row (its non-empty cells by column), checked by the service's declaration model and its window
+    and status rules; `extra`: the row has more cells than the header has columns."""
+    values = _values(line, cells, extra=extra)
     try:
         unit = UnitDeclareWithId.model_validate(_declaration(values, force), context=TEXT_CELLS)
     except ValidationError as error:
@@ -125,11 +109,10 @@ def parse_row(line: int, cells: dict[str | Any, Any], *, force: str) -> Row:
     return Row(line=line, unit=unit)
 
 
-def _values(line: int, cells: dict[str | Any, Any]) -> dict[str, str]:
+def _values(line: int, values: dict[str, str], *, extra: bool) -> dict[str, str]:
     """The row's non-empty cells by column; refuses extra fields and empty required cells."""
-    if any(str(extra).strip() for extra in cells.get(None) or []):
+    if extra:
         raise UnitImportError([Problem(line, None, "more fields than the header has columns")])
-    values = {name.strip(): cell.strip() for name, cell in cells.items() if isinstance(cell, str) and cell.strip()}
     missing = [column for column in REQUIRED_COLUMNS if column not in MAY_BE_EMPTY and column not in values]
     if missing:
         raise UnitImportError([Problem(line, column, "missing value") for column in missing])

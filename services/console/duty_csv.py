@@ -7,7 +7,6 @@ the availability service alone judges the declarations when the file is applied.
 dry run, so the comparison is the console's: the service's own counts come back when it is applied.
 """
 
-import csv
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
 
+from shared.duty_file import Row, read_table
 from shared.events import UnitStatus
 from shared.vocabulary import Capability, LendingScope
 
@@ -64,15 +64,16 @@ class UnreadableFile(ValueError):
 
 
 def read_units(text: str, *, force: str) -> list[dict[str, Any]]:
-    """The declarations of the file, one per unit in file order; UnreadableFile lists every problem."""
-    reader = csv.DictReader(text.splitlines())
-    problems = _header_problems(reader.fieldnames)
+    """The declarations of the file (its text, written as shared.duty_file reads exports: any of its delimiters,
+    header names in any case, blank rows, UK dates), one per unit in file order; UnreadableFile lists every
+    problem."""
+    table = read_table(text, known=COLUMNS, times=("available_from", "available_until"))
+    problems = [str(problem) for problem in table.problems] or _header_problems(table.columns)
+    bad_lines = {problem.line for problem in table.problems}
     units: dict[str, dict[str, Any]] = {}
-    try:
-        for cells in [] if problems else reader:
-            problems += _add_row(units, reader.line_num, cells, force)
-    except csv.Error as error:
-        problems.append(f"line {reader.line_num}: not valid CSV ({error})")
+    for row in [] if _header_problems(table.columns) else table.rows:
+        if row.line not in bad_lines:
+            problems += _add_row(units, row, force)
     if not problems and not units:
         problems.append("there are no units in the file: refusing to withdraw every unit of the force")
     if len(units) > MOST_UNITS:
@@ -82,33 +83,32 @@ def read_units(text: str, *, force: str) -> list[dict[str, Any]]:
     return list(units.values())
 
 
-def _header_problems(names: Any) -> list[str]:
-    if not names:
+def _header_problems(found: list[str]) -> list[str]:
+    if not found:
         return [f"the file is empty: the first line names the columns ({', '.join(COLUMNS)})"]
-    found = [str(name).strip() for name in names]
     missing = [f"line 1: column {name} is missing" for name in REQUIRED if name not in found]
     unknown = [f"line 1: column {name!r} is not one of {', '.join(COLUMNS)}" for name in found if name not in COLUMNS]
     return missing + unknown
 
 
-def _add_row(units: dict[str, dict[str, Any]], line: int, cells: dict[Any, Any], force: str) -> list[str]:
+def _add_row(units: dict[str, dict[str, Any]], row: Row, force: str) -> list[str]:
     """Read one row into `units` (a repeated unit gains a window); the row's problems, if any."""
-    if None in cells:
+    line = row.line
+    if row.extra:
         return [f"line {line}: more cells than the first line has columns"]
-    values = {str(name).strip(): (cell or "").strip() for name, cell in cells.items() if (cell or "").strip()}
     try:
-        row = DutyRow.model_validate(values)
+        duty = DutyRow.model_validate(row.cells)
     except ValidationError as error:
         return [f"line {line}, column {_column(e['loc'])}: {e['msg']}" for e in error.errors()]
-    if row.force not in ("", force):
-        return [f"line {line}: unit {row.unit_id} belongs to {row.force}, not to {force}"]
-    declared = row.declaration(force)
-    earlier = units.setdefault(row.unit_id, declared)
+    if duty.force not in ("", force):
+        return [f"line {line}: unit {duty.unit_id} belongs to {duty.force}, not to {force}"]
+    declared = duty.declaration(force)
+    earlier = units.setdefault(duty.unit_id, declared)
     if earlier is not declared:
         if {k: v for k, v in earlier.items() if k != "windows"} != {
             k: v for k, v in declared.items() if k != "windows"
         }:
-            return [f"line {line}: unit {row.unit_id} differs from its earlier line in more than its window"]
+            return [f"line {line}: unit {duty.unit_id} differs from its earlier line in more than its window"]
         earlier["windows"] += declared["windows"]
     return []
 

@@ -1,19 +1,15 @@
 """UK local time in forms, both ways, across the clock changes. Pure: no I/O.
 
-A datetime-local field holds a wall-clock time with no zone. Once a year an hour of wall-clock time does not
-exist in the UK (the clocks go forward at 01:00 GMT) and once a year an hour happens twice (they go back at
-02:00 BST): such a time is refused in words rather than guessed. A time the console itself showed keeps its
+A datetime-local field holds a wall-clock time with no zone, read as shared.uk_time reads it (a time the
+clocks skip or repeat is refused in words). A time the console itself showed keeps its
 offset in a hidden field (`shown`), so saving a form unchanged never moves the second 01:30 to the first.
 """
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-UK = ZoneInfo("Europe/London")
+from shared.uk_time import UK, NotAUkTime, from_uk_wall_clock
 
-
-class NotAUkTime(ValueError):
-    """A time that cannot be read as one instant in the UK, with what to do about it in words."""
+__all__ = ["UK", "NotAUkTime", "field_value", "shown_with_offset", "to_utc"]
 
 
 def field_value(moment: str | None) -> str:
@@ -36,16 +32,7 @@ def to_utc(text: str, *, shown: str = "") -> str:
         return value.astimezone(UTC).isoformat()
     if shown and datetime.fromisoformat(shown).replace(tzinfo=None) == value:
         return datetime.fromisoformat(shown).astimezone(UTC).isoformat()
-    earlier, later = value.replace(tzinfo=UK, fold=0), value.replace(tzinfo=UK, fold=1)
-    when = f"{value:%H:%M} on {value.day} {value:%B %Y}"
-    if earlier.astimezone(UTC).astimezone(UK).replace(tzinfo=None) != value:
-        raise NotAUkTime(f"{when} does not exist in the UK: the clocks go forward that night. Choose 02:00 or later.")
-    if earlier.utcoffset() != later.utcoffset():
-        raise NotAUkTime(
-            f"{when} happens twice in the UK (the clocks go back that night, first in BST, then in GMT): "
-            "choose a time before 01:00 or from 02:00."
-        )
-    return earlier.astimezone(UTC).isoformat()
+    return from_uk_wall_clock(value).isoformat()
 
 
 def _local(moment: str) -> datetime:

@@ -27,7 +27,7 @@ async def service(database_url: str, kafka: CommonSettings) -> AsyncIterator[Run
 def example(*, without: str | None = None, force: str = "staffordshire") -> UnitReplacement:
     """The example file, less the rows of one unit."""
     lines = [line for line in EXAMPLE.read_text().splitlines(keepends=True) if not without or without not in line]
-    return parse_units(lines, force=force)
+    return parse_units("".join(lines), force=force)
 
 
 async def status_of(service: RunningService, unit_id: str) -> str:

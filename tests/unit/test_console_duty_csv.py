@@ -1,7 +1,6 @@
 """The console's dry run of a duty-system file: it reads the file as `mutualaid units-import` does and
 says which units applying it would add, update, leave alone and withdraw, and which bookings stop it."""
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ def ids(changes: list[Any]) -> list[str]:
 def test_the_console_reads_the_example_file_as_the_command_line_import_does() -> None:
     text = EXAMPLE.read_text()
     ours = [UnitDeclareWithId.model_validate(unit) for unit in read_units(text, force="staffordshire")]
-    theirs = parse_units(io.StringIO(text), force="staffordshire").items
+    theirs = parse_units(text, force="staffordshire").items
     assert [(u.unit_id, u.capability, u.base, u.scope, u.status, u.availability()) for u in ours] == [
         (u.unit_id, u.capability, u.base, u.scope, u.status, u.availability()) for u in theirs
     ]

@@ -43,3 +43,26 @@ def test_a_refused_apply_is_not_a_success_and_is_not_offered_again() -> None:
     assert answer.status_code == 409
     assert "is booked" in answer.text
     assert "Apply these changes" not in answer.text
+
+
+def test_a_spreadsheet_s_windows_1252_semicolon_file_with_uk_dates_is_shown_as_its_dry_run() -> None:
+    services = FakeServices().on("GET", "/v1/units", {"items": []})
+    client = console(services, role=Role.RESOURCE_MANAGER, force="west-midlands")
+    rows = [
+        HEADER.upper(),
+        "west-midlands-psu-1,PSU,52.48,-1.9,Digbeth \u2013 Lloyd House,60,01/12/2026 08:00,31/12/2026",
+        ",,,,,,,",
+    ]
+    data = "\r\n".join(row.replace(",", ";") for row in rows).encode("cp1252")
+    answer = client.post("/duty-import", files={"file": ("export.csv", data, "text/csv")})
+    assert answer.status_code == 200, answer.text
+    assert "west-midlands-psu-1" in answer.text
+    assert "Digbeth \u2013 Lloyd House" in answer.text
+
+
+def test_a_file_in_no_known_encoding_is_refused_with_its_line() -> None:
+    client = console(FakeServices(), role=Role.RESOURCE_MANAGER, force="west-midlands")
+    data = (HEADER + "\nwest-midlands-psu-1,PSU,\x81").encode("latin-1")
+    answer = client.post("/duty-import", files={"file": ("export.csv", data, "text/csv")})
+    assert answer.status_code == 422
+    assert "line 2: byte 0x81" in answer.text

@@ -1,6 +1,5 @@
 """Reading a force's units from a CSV file: the request body, windows, and every bad row with its line."""
 
-import io
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ AFO = "staffs-afo-1,AFO,52.814,-2.092,Stafford,30,2026-12-01T00:00:00Z,2027-01-3
 
 
 def parse(*lines: str, header: str = HEADER) -> UnitReplacement:
-    return parse_units(io.StringIO("\n".join([header, *lines]) + "\n"), force="staffordshire")
+    return parse_units("\n".join([header, *lines]) + "\n", force="staffordshire")
 
 
 def problems(*lines: str, header: str = HEADER) -> list[Problem]:
@@ -104,8 +103,8 @@ def test_a_bad_number_names_its_line_and_column(row: str, column: str | None) ->
 @pytest.mark.parametrize(
     ("row", "column", "message"),
     [
-        (PSU.replace("2026-12-01T00:00:00Z", "2026-12-01T00:00:00"), "available_from", "timezone"),
-        (PSU.replace("2026-12-31T00:00:00Z", "31/12/2026"), "available_until", "valid datetime"),
+        (PSU.replace("2026-12-01T00:00:00Z", "2026-12-01T00:00:00"), "available_from", "needs its zone"),
+        (PSU.replace("2026-12-31T00:00:00Z", "12/31/2026"), "available_until", "month must be in 1..12"),
         (PSU.replace("2026-12-01T00:00:00Z", "2026-13-01T00:00:00Z"), "available_from", "month"),
         (PSU.replace("2026-12-31T00:00:00Z", "2026-11-01T00:00:00Z"), "available_until", "ends before it starts"),
     ],
@@ -146,7 +145,7 @@ def test_every_bad_row_is_reported_at_once() -> None:
 
 def test_an_empty_file_or_one_without_units_is_refused() -> None:
     with pytest.raises(UnitImportError, match="line 1: the file is empty"):
-        parse_units(io.StringIO(""), force="staffordshire")
+        parse_units("", force="staffordshire")
     with pytest.raises(UnitImportError, match="no units in the file"):
         parse()
 

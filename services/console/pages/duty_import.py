@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.console.backend import Refused, path
 from services.console.duty_csv import UnreadableFile, dry_run, read_units
 from services.console.web import Person, ResourceManager, page
+from shared.duty_file import UndecodableFile, decode
 
 router = APIRouter()
 CHANGED_MEANWHILE = "The force's units changed since the dry run: this is what the file would change now."
@@ -29,9 +30,10 @@ async def preview(request: Request, me: ResourceManager, file: UploadFile) -> Re
     if len(content) > LIMIT:
         return page(request, "duty_import.html", me.principal, 413, problems=[TOO_LARGE], file_name=file.filename)
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return page(request, "duty_import.html", me.principal, 422, problems=["the file is not UTF-8 text (CSV)"])
+        text, _ = decode(content)  # UTF-8 (with or without its byte order mark) or Windows-1252
+    except UndecodableFile as error:
+        problem = f"line {error.line}: {error}"
+        return page(request, "duty_import.html", me.principal, 422, problems=[problem], file_name=file.filename)
     return await _dry_run_page(request, me, text, name=file.filename or "the file")
 
 
