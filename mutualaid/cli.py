@@ -158,9 +158,13 @@ def units_import(
     token: Annotated[
         str | None, typer.Option(help="Bearer token; defaults to a development token of the force's resource manager")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only read and check the file; send nothing")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Only read and check the file; send nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Ask the service what the file would change; change nothing")
+    ] = False,
 ) -> None:
-    """Replace a force's declared units with those of a CSV file; units left out are withdrawn."""
+    """Replace a force's declared units with those of a CSV file: units left out are withdrawn, units booked now
+    are kept as they are. Prints what happened to each unit withdrawn, kept or updated."""
     from mutualaid.unit_import import UnitImportError, parse_units
     from shared.forces import forces
 
@@ -171,17 +175,18 @@ def units_import(
     except UnitImportError as error:
         typer.echo(f"{csv_file}: not imported\n{error}", err=True)
         raise typer.Exit(1) from None
-    if dry_run:
-        typer.echo(f"read {len(replacement.items)} units for {force} from {csv_file}; nothing sent (dry run)")
+    if check:
+        typer.echo(f"read {len(replacement.items)} units for {force} from {csv_file}; nothing sent (--check)")
         return
-    result = asyncio.run(_send_units(url, force, replacement, token=token or development_token(force)))
-    typer.echo(
-        f"{result.force}: {result.declared} declared, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {result.withdrawn} withdrawn"
-    )
+    from mutualaid.unit_import import summary
+
+    token = token or development_token(force)
+    typer.echo(summary(asyncio.run(_send_units(url, force, replacement, token=token, dry_run=dry_run))))
 
 
-async def _send_units(url: str, force: str, replacement: "UnitReplacement", *, token: str) -> "ReplacementResult":
+async def _send_units(
+    url: str, force: str, replacement: "UnitReplacement", *, token: str, dry_run: bool
+) -> "ReplacementResult":
     """PUT the units to the service at url; an HTTP error or an unreachable service ends the command."""
     import httpx
 
@@ -189,7 +194,7 @@ async def _send_units(url: str, force: str, replacement: "UnitReplacement", *, t
 
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-            return await put_force_units(client, force, replacement, token=token)
+            return await put_force_units(client, force, replacement, token=token, dry_run=dry_run)
     except UnitsRefused as error:
         typer.echo(f"refused ({error.status}): {error.detail}", err=True)
     except httpx.HTTPError as error:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from services.availability.domain import check_declarable, merge_windows
-from services.availability.schemas import ReplacementResult, UnitDeclareWithId, UnitReplacement
+from services.availability.schemas import ReplacementOutcome, ReplacementResult, UnitDeclareWithId, UnitReplacement
 from shared.duty_file import FileProblem, read_table
 from shared.errors import MutualAidError
 from shared.vocabulary import TEXT_CELLS
@@ -228,11 +228,15 @@ class UnitsRefused(Exception):
 
 
 async def put_force_units(
-    client: httpx.AsyncClient, force: str, replacement: UnitReplacement, *, token: str
+    client: httpx.AsyncClient, force: str, replacement: UnitReplacement, *, token: str, dry_run: bool = False
 ) -> ReplacementResult:
-    """Replace the force's declared set through PUT /v1/forces/{force}/units; UnitsRefused on an HTTP error."""
+    """Replace the force's declared set through PUT /v1/forces/{force}/units (`dry_run`: the service says what it
+    would do and changes nothing); UnitsRefused on an HTTP error."""
     response = await client.put(
-        f"/v1/forces/{force}/units", json=request_body(replacement), headers={"Authorization": f"Bearer {token}"}
+        f"/v1/forces/{force}/units",
+        json=request_body(replacement),
+        headers={"Authorization": f"Bearer {token}"},
+        params={"dry_run": "true"} if dry_run else {},
     )
     if response.is_error:
         raise UnitsRefused(response.status_code, _problem_detail(response))
@@ -247,3 +251,21 @@ def _problem_detail(response: httpx.Response) -> str:
         return response.text or response.reason_phrase
     detail = body.get("detail") if isinstance(body, dict) else None
     return str(detail) if detail else response.text
+
+
+def summary(result: ReplacementResult) -> str:
+    """What the service did (or would do) with the file, in lines: the counts, then each unit withdrawn, kept
+    (booked, whatever the file said) or updated (with the fields that change)."""
+    counts = (
+        f"{result.force}: {result.declared} declared, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.withdrawn} withdrawn, {result.kept} kept as booked"
+    )
+    lines = [counts + (" (dry run: nothing changed)" if result.dry_run else "")]
+    for unit in result.units:
+        if unit.outcome == ReplacementOutcome.WITHDRAWN:
+            lines.append(f"  withdrawn  {unit.unit_id}")
+        elif unit.outcome == ReplacementOutcome.KEPT:
+            lines.append(f"  kept       {unit.unit_id}: {unit.reason}")
+        elif unit.outcome == ReplacementOutcome.UPDATED:
+            lines.append(f"  updated    {unit.unit_id}: {', '.join(unit.changed)}")
+    return "\n".join(lines)

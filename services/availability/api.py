@@ -189,13 +189,19 @@ async def recall_unit(unit_id: UnitId, body: Recall, principal: ResourceManager,
     "/forces/{code}/units",
     response_model=ReplacementResult,
     tags=["units"],
-    responses={409: {"description": "A unit left out is committed, or an id belongs to another force"}},
+    responses={409: {"description": "An id of the file belongs to another force"}},
 )
 async def replace_force_units(
-    code: ForceCode, body: UnitReplacement, principal: ResourceManager, rt: Runtime
+    code: ForceCode,
+    body: UnitReplacement,
+    principal: ResourceManager,
+    rt: Runtime,
+    dry_run: Annotated[bool, Query(description="Change nothing; answer what applying the file would do")] = False,
 ) -> ReplacementResult:
-    """Replace the force's whole declared set in one transaction, as a duty system export would."""
-    return await commands.replace_force_units(code, body.items, principal=principal, uow=rt.uow)
+    """Replace the force's whole declared set in one transaction, as a duty system export would: units left out
+    are withdrawn, and units booked now are kept as they are whatever the file says of them. The answer says
+    what happened to each unit."""
+    return await commands.replace_force_units(code, body.items, principal=principal, uow=rt.uow, dry_run=dry_run)
 
 
 @router.put("/forces/{code}/policy", response_model=PolicyPublic, tags=["capacity"])

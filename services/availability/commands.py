@@ -15,7 +15,14 @@ from services.availability.domain import (
 )
 from services.availability.models import BookedUnit, BookingRow, ForcePolicyRow, Unit
 from services.availability.queries import bookings_of
-from services.availability.schemas import PolicyBody, ReplacementResult, UnitDeclare, UnitDeclareWithId
+from services.availability.schemas import (
+    PolicyBody,
+    ReplacementOutcome,
+    ReplacementResult,
+    UnitDeclare,
+    UnitDeclareWithId,
+    UnitOutcome,
+)
 from shared.auth import Principal
 from shared.cloudevents import EventData, new_event
 from shared.db import retry_on_conflict
@@ -111,38 +118,81 @@ def _declared_fields(body: UnitDeclare) -> dict[str, Any]:
 
 @retry_on_conflict
 async def replace_force_units(
-    force: str, items: list[UnitDeclareWithId], *, principal: Principal, uow: UowFactory
+    force: str, items: list[UnitDeclareWithId], *, principal: Principal, uow: UowFactory, dry_run: bool = False
 ) -> ReplacementResult:
-    """Replace a force's declared set in one transaction; units left out are withdrawn.
+    """Replace a force's declared set in one transaction: units left out are withdrawn, and a unit booked now
+    (a booking not yet ended) is kept as it is, its bookings untouched, whatever the file says of it (named,
+    changed, marked COMMITTED or left out), so a duty system's nightly export can run during an operation.
+    `dry_run`: the same answer, nothing changed. The answer says what happened to each unit.
 
-    Raises Conflict (409) when a unit left out or changed is booked: recall it first.
-    """
+    Raises InvalidInput (422: a unit of another force, repeated, or a new unit declared COMMITTED) and Conflict
+    (409: an id another force uses)."""
     _check_force(principal, force)
     _check_replacement(force, items)
-    counts: Counter[str] = Counter()
+    outcomes: list[UnitOutcome] = []
     now = utcnow()
     async with uow() as work:
         rows = await work.session.exec(select(Unit).where(Unit.force == force).with_for_update())
         existing = {unit.unit_id: unit for unit in rows.all()}
         await _check_foreign_ids(work.session, force, [item.unit_id for item in items if item.unit_id not in existing])
         bookings = await bookings_of(work.session, [*existing, *(item.unit_id for item in items)])
-        kept = {item.unit_id for item in items}
-        leaving = [u for u in existing.values() if u.unit_id not in kept and u.status != UnitStatus.WITHDRAWN]
-        committed = sorted(u.unit_id for u in leaving if any(b.end > now for b in bookings[u.unit_id]))
-        if committed:
-            raise Conflict(f"units left out are committed, recall them first: {', '.join(committed)}")
+        live = {unit_id: _live_booking(bookings[unit_id], now) for unit_id in existing}
+        named = {item.unit_id for item in items}
         for item in items:
-            unit, data = _apply_declaration(
-                item.unit_id, existing.get(item.unit_id), item, bookings[item.unit_id], now=now
-            )
-            counts["declared" if item.unit_id not in existing else "updated" if data else "unchanged"] += 1
+            booking = live.get(item.unit_id)
+            if booking is not None:
+                outcomes.append(_kept(item.unit_id, booking))
+                continue
+            before = existing.get(item.unit_id)
+            changed = [] if before is None else _changed_fields(before, item)
+            unit, data = _apply_declaration(item.unit_id, before, item, bookings[item.unit_id], now=now)
+            outcomes.append(_outcome(item.unit_id, before is None, data, changed))
             _stage(work, unit, data)
-        for unit in leaving:
+        for unit in existing.values():
+            if unit.unit_id in named or unit.status == UnitStatus.WITHDRAWN:
+                continue
+            booking = live[unit.unit_id]
+            if booking is not None:
+                outcomes.append(_kept(unit.unit_id, booking))
+                continue
             body = _withdrawal_of(unit)
             _stage(work, *_apply_declaration(unit.unit_id, unit, body, bookings[unit.unit_id], now=now))
-            counts["withdrawn"] += 1
-        await work.commit()
-    return ReplacementResult(force=force, **{k: counts[k] for k in ("declared", "updated", "unchanged", "withdrawn")})
+            outcomes.append(UnitOutcome(unit_id=unit.unit_id, outcome=ReplacementOutcome.WITHDRAWN))
+        if not dry_run:
+            await work.commit()
+    counts = Counter(outcome.outcome for outcome in outcomes)
+    return ReplacementResult(
+        force=force,
+        **{outcome.value: counts[outcome] for outcome in ReplacementOutcome},
+        dry_run=dry_run,
+        units=outcomes,
+    )
+
+
+def _live_booking(bookings: list[BookingRow], now: datetime) -> BookingRow | None:
+    """The unit's booking that ends last, if one has not ended yet."""
+    live = [booking for booking in bookings if booking.end > now]
+    return max(live, key=lambda booking: booking.end) if live else None
+
+
+def _kept(unit_id: str, booking: BookingRow) -> UnitOutcome:
+    reason = f"booked for request {booking.request_id} of {booking.host_force} until {booking.end:%Y-%m-%dT%H:%MZ}"
+    return UnitOutcome(unit_id=unit_id, outcome=ReplacementOutcome.KEPT, reason=reason)
+
+
+def _changed_fields(unit: Unit, body: UnitDeclare) -> list[str]:
+    """The declared fields the body changes, as the API names them (base, windows, ...)."""
+    changed = {name for name, value in _declared_fields(body).items() if getattr(unit, name) != value}
+    renamed = {"base_lat": "base", "base_lon": "base", "base_description": "base", "available_from": "windows"}
+    return sorted({renamed.get(name, name) for name in changed} - {"region", "available_until"})
+
+
+def _outcome(unit_id: str, new: bool, data: EventData | None, changed: list[str]) -> UnitOutcome:
+    if new:
+        return UnitOutcome(unit_id=unit_id, outcome=ReplacementOutcome.DECLARED)
+    if data is None:
+        return UnitOutcome(unit_id=unit_id, outcome=ReplacementOutcome.UNCHANGED)
+    return UnitOutcome(unit_id=unit_id, outcome=ReplacementOutcome.UPDATED, changed=changed)
 
 
 def _check_replacement(force: str, items: list[UnitDeclareWithId]) -> None:

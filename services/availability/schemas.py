@@ -1,6 +1,7 @@
 """HTTP bodies of the availability service (v1 contract: extend, never rename)."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, Field, model_validator
@@ -93,12 +94,32 @@ class UnitReplacement(Input):
     items: list[UnitDeclareWithId] = Field(max_length=5000)
 
 
+class ReplacementOutcome(StrEnum):
+    """What a replacement did (or, in a dry run, would do) to one unit."""
+
+    DECLARED = "declared"  # new
+    UPDATED = "updated"  # its declaration changed
+    UNCHANGED = "unchanged"
+    WITHDRAWN = "withdrawn"  # left out of the file
+    KEPT = "kept"  # booked: kept as it is, whatever the file says
+
+
+class UnitOutcome(BaseModel):
+    unit_id: str
+    outcome: ReplacementOutcome
+    changed: list[str] = Field(default_factory=list, description="For an updated unit: the fields that changed")
+    reason: str = Field("", description="For a kept unit: the booking that keeps it")
+
+
 class ReplacementResult(BaseModel):
     force: str
     declared: int = Field(description="New units")
     updated: int = Field(description="Units whose declaration changed")
     unchanged: int
     withdrawn: int = Field(description="Units no longer in the set")
+    kept: int = Field(0, description="Booked units kept as they are, whatever the file said of them")
+    dry_run: bool = Field(False, description="True: nothing was changed; the counts say what applying would do")
+    units: list[UnitOutcome] = Field(default_factory=list, description="Each unit of the file or of the force")
 
 
 class Recall(Input):

@@ -1,10 +1,11 @@
 """A duty system's CSV export of a force's units: read into the body of PUT /v1/forces/{code}/units, and
 compared with the units declared now to show what applying it would change (the dry run). Pure: no I/O.
 
-The columns are those `mutualaid units-import` reads (docs/examples/units.csv): one row per availability
-window, a unit with several windows repeating its unit_id. The console only reads each cell as its type;
-the availability service alone judges the declarations when the file is applied. The service offers no
-dry run, so the comparison is the console's: the service's own counts come back when it is applied.
+The columns are those `mutualaid units-import` reads (docs/examples/units.csv), the file read as
+shared.duty_file reads exports: one row per availability window, a unit with several windows repeating its
+unit_id. The console only reads each cell as its type; the availability service alone judges the declarations
+when the file is applied. The comparison is made here, before anything is sent, by the service's rules (a unit
+booked now is kept as it is); the service's own counts come back when it is applied.
 """
 
 import hashlib
@@ -119,7 +120,7 @@ def _column(loc: tuple[int | str, ...]) -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """One unit the file would add, update or withdraw: what changes, and the booking that stops it."""
+    """One unit the file would add, update, withdraw or keep: what changes, or the booking that keeps it."""
 
     unit_id: str
     what: str = ""
@@ -134,21 +135,19 @@ class DryRun:
     updated: list[Change] = field(default_factory=list)
     unchanged: list[Change] = field(default_factory=list)
     withdrawn: list[Change] = field(default_factory=list)
-
-    @property
-    def blocked(self) -> list[Change]:
-        """Units the file names or leaves out that are booked: the service refuses the file until they are recalled."""
-        return [c for c in (*self.updated, *self.unchanged, *self.withdrawn) if c.booked_for]
+    kept: list[Change] = field(default_factory=list)  # booked now: the service keeps them as they are
 
     def fingerprint(self) -> str:
         """A digest of the changes: applying checks the units have not moved on since the dry run."""
-        parts = [f"{kind}:{c.unit_id}" for kind in ("added", "updated", "withdrawn") for c in getattr(self, kind)]
+        kinds = ("added", "updated", "withdrawn", "kept")
+        parts = [f"{kind}:{c.unit_id}" for kind in kinds for c in getattr(self, kind)]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def dry_run(declared: list[dict[str, Any]], current: list[dict[str, Any]]) -> DryRun:
     """Compare the file's declarations with the force's units now (GET /v1/units?force=): added, updated,
-    unchanged and withdrawn (declared now, left out of the file), as the service would count them."""
+    unchanged and withdrawn (declared now, left out of the file), as the service would count them; a unit booked
+    now is kept as it is whatever the file says of it (named, changed or left out), as the service keeps it."""
     now = {unit["unit_id"]: unit for unit in current}
     run = DryRun()
     for unit in declared:
@@ -156,12 +155,16 @@ def dry_run(declared: list[dict[str, Any]], current: list[dict[str, Any]]) -> Dr
         if held is None:
             run.added.append(Change(unit["unit_id"]))
             continue
+        if _booking(held):
+            run.kept.append(Change(unit["unit_id"], booked_for=_booking(held)))
+            continue
         changed = [name for name in COMPARED if _as_declared(held)[name] != _as_declared(unit)[name]]
-        (run.updated if changed else run.unchanged).append(Change(unit["unit_id"], ", ".join(changed), _booking(held)))
-    kept = {unit["unit_id"] for unit in declared}
+        (run.updated if changed else run.unchanged).append(Change(unit["unit_id"], ", ".join(changed)))
+    named = {unit["unit_id"] for unit in declared}
     for unit_id, held in now.items():
-        if unit_id not in kept and held["status"] != UnitStatus.WITHDRAWN:
-            run.withdrawn.append(Change(unit_id, booked_for=_booking(held)))
+        if unit_id in named or held["status"] == UnitStatus.WITHDRAWN:
+            continue
+        (run.kept if _booking(held) else run.withdrawn).append(Change(unit_id, booked_for=_booking(held)))
     return run
 
 

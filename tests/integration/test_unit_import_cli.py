@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mutualaid.cli import app, development_token
-from mutualaid.unit_import import UnitsRefused, parse_units, put_force_units
-from services.availability.schemas import ReplacementResult, UnitReplacement
+from mutualaid.unit_import import UnitsRefused, parse_units, put_force_units, summary
+from services.availability.schemas import UnitReplacement
 from shared.auth import Role
 from shared.settings import CommonSettings
 from tests.support.builders import bearer
@@ -40,7 +40,7 @@ async def status_of(service: RunningService, unit_id: str) -> str:
 async def test_the_example_file_declares_every_unit_with_its_windows(service: RunningService) -> None:
     token = development_token("staffordshire")
     result = await put_force_units(service.client, "staffordshire", example(), token=token)
-    assert result == ReplacementResult(force="staffordshire", declared=5, updated=0, unchanged=0, withdrawn=0)
+    assert (result.declared, result.updated, result.unchanged, result.withdrawn, result.kept) == (5, 0, 0, 0, 0)
     psu = (await service.client.get("/v1/units/staffordshire-psu-2", headers=STAFFORDSHIRE)).json()
     assert [window["start"][:10] for window in psu["windows"]] == ["2026-12-01", "2027-01-02"]
     assert (psu["scope"], await status_of(service, "staffordshire-polsa-1")) == ("REGION", "UNAVAILABLE")
@@ -52,7 +52,7 @@ async def test_a_second_import_without_a_unit_withdraws_it(service: RunningServi
     token = development_token("staffordshire")
     await put_force_units(service.client, "staffordshire", example(), token=token)
     result = await put_force_units(service.client, "staffordshire", example(without="staffordshire-dog-1"), token=token)
-    assert result == ReplacementResult(force="staffordshire", declared=0, updated=0, unchanged=4, withdrawn=1)
+    assert (result.declared, result.updated, result.unchanged, result.withdrawn, result.kept) == (0, 0, 4, 1, 0)
     assert await status_of(service, "staffordshire-dog-1") == "WITHDRAWN"
     assert await status_of(service, "staffordshire-psu-1") == "AVAILABLE"
 
@@ -71,8 +71,21 @@ async def test_a_file_for_another_force_is_refused_with_the_problem_detail(servi
     assert listed.json()["items"] == []
 
 
-def test_the_command_reads_the_example_file_in_a_dry_run() -> None:
-    result = CliRunner().invoke(app, ["units-import", str(EXAMPLE), "--force", "staffordshire", "--dry-run"])
+async def test_a_dry_run_lists_what_the_file_would_change_and_changes_nothing(service: RunningService) -> None:
+    token = development_token("staffordshire")
+    await put_force_units(service.client, "staffordshire", example(), token=token)
+    without_dog = example(without="staffordshire-dog-1")
+    result = await put_force_units(service.client, "staffordshire", without_dog, token=token, dry_run=True)
+    assert (result.declared, result.unchanged, result.withdrawn, result.dry_run) == (0, 4, 1, True)
+    assert summary(result).splitlines() == [
+        "staffordshire: 0 declared, 0 updated, 4 unchanged, 1 withdrawn, 0 kept as booked (dry run: nothing changed)",
+        "  withdrawn  staffordshire-dog-1",
+    ]
+    assert await status_of(service, "staffordshire-dog-1") == "AVAILABLE"
+
+
+def test_the_command_checks_the_example_file_without_sending_it() -> None:
+    result = CliRunner().invoke(app, ["units-import", str(EXAMPLE), "--force", "staffordshire", "--check"])
     assert result.exit_code == 0, result.output
     assert "read 5 units for staffordshire" in result.output
     assert "nothing sent" in result.output
@@ -81,6 +94,6 @@ def test_the_command_reads_the_example_file_in_a_dry_run() -> None:
 def test_the_command_names_the_bad_lines_and_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "units.csv"
     bad.write_text(EXAMPLE.read_text().replace("DOG,", "HORSE,"))
-    result = CliRunner().invoke(app, ["units-import", str(bad), "--force", "staffordshire", "--dry-run"])
+    result = CliRunner().invoke(app, ["units-import", str(bad), "--force", "staffordshire", "--check"])
     assert result.exit_code == 1
     assert "line 6, column capability: 'HORSE'" in result.output

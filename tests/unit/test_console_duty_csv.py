@@ -78,7 +78,7 @@ def test_the_dry_run_names_what_would_be_added_updated_unchanged_and_withdrawn()
         ["staffs-dog-1"],
     )
     assert run.updated[0].what == "readiness_minutes"
-    assert not run.blocked
+    assert not run.kept
 
 
 def test_windows_the_service_would_merge_are_no_change() -> None:
@@ -87,13 +87,13 @@ def test_windows_the_service_would_merge_are_no_change() -> None:
     assert ids(dry_run(read(*split), [held(psu)]).unchanged) == ["staffs-psu-1"]
 
 
-def test_a_booked_unit_named_or_left_out_stops_the_file() -> None:
+def test_a_booked_unit_named_or_left_out_is_kept_as_it_is() -> None:
     psu, afo = read(PSU, AFO)
     booking = [{"request_id": "r-1", "start": "2026-12-02T00:00:00Z", "end": "2026-12-03T00:00:00Z"}]
     current = [held(psu, status="COMMITTED", bookings=booking), held(afo, status="COMMITTED", bookings=booking)]
-    run = dry_run(read(PSU), current)
-    assert [(c.unit_id, c.booked_for) for c in run.blocked] == [("staffs-psu-1", "r-1"), ("staffs-afo-1", "r-1")]
-    assert ids(run.unchanged) == ["staffs-psu-1"]  # booked, yet declared as it was: AVAILABLE
+    run = dry_run(read(PSU.replace(",60,", ",90,")), current)
+    assert [(c.unit_id, c.booked_for) for c in run.kept] == [("staffs-psu-1", "r-1"), ("staffs-afo-1", "r-1")]
+    assert run.updated == run.withdrawn == run.unchanged == []
 
 
 def test_a_withdrawn_unit_left_out_is_not_withdrawn_again() -> None:
