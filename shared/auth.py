@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from shared.errors import Forbidden, Unauthorized, Unavailable
 from shared.forces import forces, regions
 from shared.settings import CommonSettings
-from shared.vocabulary import Role
+from shared.vocabulary import NAME_LENGTH, NAME_PATTERN, Role
 
 __all__ = [
     "CurrentPrincipal",
@@ -40,11 +40,12 @@ FORCE_ROLES = frozenset({Role.OPERATOR, Role.RESOURCE_MANAGER})  # act for one f
 class Principal(BaseModel):
     """Who is calling: a person or system, their role, and the force or region they act for.
 
-    Refused (ValueError) when the subject is blank, the force or region is not in the reference data, an
+    Refused (ValueError) when the subject is blank, longer than 200 characters or holds a control character
+    (it is stored and logged as who acted), the force or region is not in the reference data, an
     operator or resource manager names no force, or a coordinator no region: such a token reaches nothing.
     """
 
-    sub: str = Field(min_length=1, pattern=r"\S")
+    sub: str = Field(min_length=1, max_length=NAME_LENGTH, pattern=NAME_PATTERN)
     role: Role
     force: str | None = None
     region: str | None = None

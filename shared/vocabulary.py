@@ -1,5 +1,6 @@
 """Value types shared by the HTTP and event contracts of every service."""
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -32,11 +33,13 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 MAX_COUNT = 10_000  # units of one capability a force keeps or owes: more is a typing slip
 
 
 def _written_not_number(value: object) -> object:
-    if isinstance(value, int | float):  # bool too: pydantic would read 0 or 1e9 as seconds since 1970
+    # bool too, and a number written as text: pydantic would read 0, 1e9 or "1796404764" as seconds since 1970
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip())):
         raise ValueError("a time is an RFC 3339 string with its zone (2030-01-01T09:00:00Z), not a number")
     return value
 
@@ -91,7 +94,11 @@ _BODY_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
 BODY_TEXT_PATTERN = rf"^[^{_BODY_CONTROLS}]*$"
 HAS_TEXT_PATTERN = rf"^[^{_BODY_CONTROLS}]*[^\s{_BODY_CONTROLS}][^{_BODY_CONTROLS}]*$"
 """Text that must say something: not only spaces (it is trimmed), and no control characters."""
-PARAMETER_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+_CONTROLS = r"\u0000-\u001f\u007f-\u009f"
+PARAMETER_TEXT_PATTERN = rf"^[^{_CONTROLS}]*$"
+NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+"""A name kept and logged as given (a token's subject): one line, no control characters, not only spaces."""
+NAME_LENGTH = 200  # what the services keep of who did something (submitted_by, actor, decided_by, ...)
 INSTANT_PATTERN = r"^(20[0-9]{2}-.*|2100-01-01T00:00:00(\.0+)?(Z|[+-]00:00))$"
 
 

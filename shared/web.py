@@ -258,7 +258,8 @@ def document_problems(app: FastAPI, routers: list[APIRouter]) -> None:
 
 def _document(operation: dict[str, Any], statuses: list[int]) -> None:
     for parameter in operation.get("parameters", ()):
-        describe_input_policy(parameter["schema"], text_pattern=PARAMETER_TEXT_PATTERN)
+        if parameter["in"] in ("path", "query"):  # what shared.edge reads for control characters
+            describe_input_policy(parameter["schema"], text_pattern=PARAMETER_TEXT_PATTERN)
     responses = operation.setdefault("responses", {})
     for status in statuses:
         declared = responses.get(str(status), {})

@@ -71,6 +71,6 @@ class TaskingSettings(ServiceSettings):
         if self.audit_key_version is not None and self.audit_key_version not in self.audit_keys:
             raise ValueError(f"TASKING_AUDIT_KEY_VERSION {self.audit_key_version} is not in TASKING_AUDIT_KEYS")
         development = any(secret.get_secret_value() == DEVELOPMENT_AUDIT_KEY for secret in self.audit_keys.values())
-        if self.environment == "production" and development:
-            raise ValueError("TASKING_AUDIT_KEYS must hold real keys in production, not the development key")
+        if self.environment != "development" and development:  # as the development JWT secret is refused
+            raise ValueError(f"TASKING_AUDIT_KEYS must hold real keys in {self.environment}, not the development key")
         return self

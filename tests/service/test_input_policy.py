@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.builders import request_body, unit_body, unit_id
+from shared.auth import Role
+from tests.support.builders import request_body, token, unit_body, unit_id
 from tests.support.harness import Harness
 from tests.support.steps import INTEGRATION, NATIONAL, checked, operator
 
@@ -198,3 +199,27 @@ async def test_today_s_valid_bodies_stay_accepted(system: Harness) -> None:
     body = request_body(needs=[{"capability": "PSU", "quantity": 2.0, "composition": composition}])
     checked(await _submit(system, body), 201)
     checked(await _declare(system, unit_body(readiness_minutes=30, base={"lat": 52, "lon": -2})), 201)
+
+
+@pytest.mark.parametrize("sub", ["a" * 201, "op\u0000erator", "op\u0001erator", "op\nFORGED log line", " "])
+async def test_a_token_whose_subject_cannot_be_kept_or_logged_is_refused_at_the_door(system: Harness, sub: str) -> None:
+    """The subject is stored (submitted_by, the audit trail's actor: 200 characters) and logged as who acted."""
+    who = {"Authorization": f"Bearer {token(Role.OPERATOR, sub=sub, force='west-midlands')}"}
+    submitted = await _submit_as(system, who)
+    refused = await system.client("tasking").get("/v1/audit", headers=who)  # a refusal is audited with its actor
+    for answer in (submitted, refused):
+        _refused(answer, 401)
+
+
+async def _submit_as(system: Harness, who: dict[str, str]) -> httpx.Response:
+    headers = who | {"Idempotency-Key": str(uuid.uuid4())}
+    return await system.client("requests").post("/v1/requests", json=request_body(), headers=headers)
+
+
+@pytest.mark.parametrize("seconds", ["1796404764", "1796404764.5", "1.8e9", " 1796404764 "])
+async def test_a_time_written_as_seconds_since_1970_in_a_string_is_refused(system: Harness, seconds: str) -> None:
+    body = request_body(required_by=seconds)
+    problem = _refused(await _submit(system, body))
+    assert "not a number" in problem["detail"]
+    capacity = await system.client("availability").get("/v1/capacity", params={"from": seconds}, headers=INTEGRATION)
+    _refused(capacity)

@@ -81,3 +81,11 @@ def test_token_settings_that_cannot_hold_are_refused_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], first_words: str
 ) -> None:
     assert refusal(monkeypatch, **env).startswith(first_words)
+
+
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_the_development_audit_key_is_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    line = refusal(monkeypatch, MUTUALAID_ENV=environment, MUTUALAID_JWT_SECRET="s" * 40)
+    assert line.startswith(f"TASKING_AUDIT_KEYS must hold real keys in {environment}, not the development key")
