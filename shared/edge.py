@@ -166,7 +166,7 @@ class SecurityHeaders:
 
 async def refuse_unknown_query(request: Request) -> None:
     """FastAPI dependency: a query parameter the route does not take is refused (400), not silently ignored
-    (a misspelt filter would otherwise answer everything)."""
+    (a misspelt filter would otherwise answer everything), and so is one given twice."""
     if not request.scope.get("query_string"):
         return
     route = request.scope.get("route")
@@ -177,6 +177,10 @@ async def refuse_unknown_query(request: Request) -> None:
     if unknown:
         takes = ", ".join(sorted(known)) or "none"
         raise BadRequest(f"unknown query parameter {', '.join(unknown)}; this route takes: {takes}")
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:  # every parameter takes one value: the last of several would be used silently
+        raise BadRequest(f"query parameter {', '.join(repeated)} given more than once; give each once")
 
 
 def _query_names(dependant: Dependant) -> set[str]:

@@ -184,6 +184,19 @@ async def test_an_unknown_query_parameter_is_refused_with_400(system: Harness, s
     assert "unknown query parameter" in problem["detail"], problem
 
 
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("requests", "/v1/requests?force=west-midlands&force=staffordshire"),
+        ("availability", "/v1/capacity?region=London&region=Wales"),
+        ("tasking", "/v1/audit?request_id=a&request_id=b"),
+    ],
+)
+async def test_a_query_parameter_given_twice_is_refused_with_400(system: Harness, service: str, path: str) -> None:
+    problem = _refused(await system.client(service).get(path, headers=INTEGRATION), 400)
+    assert "given more than once" in problem["detail"], problem
+
+
 async def test_the_documented_query_parameters_stay_accepted(system: Harness) -> None:
     checked(
         await system.client("requests").get(
