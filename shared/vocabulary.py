@@ -102,10 +102,18 @@ NAME_LENGTH = 200  # what the services keep of who did something (submitted_by, 
 INSTANT_PATTERN = r"^(20[0-9]{2}-.*|2100-01-01T00:00:00(\.0+)?(Z|[+-]00:00))$"
 
 
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
 def describe_input_policy(schema: dict[str, Any], *, text_pattern: str = BODY_TEXT_PATTERN) -> None:
     """Add the policy's patterns to every string of a JSON Schema (in place, through anyOf/items/properties, not
     through $ref): free text gets `text_pattern` (HAS_TEXT_PATTERN in a body where it must not be empty), an
-    RFC 3339 date-time gets INSTANT_PATTERN. Strings with an enum or a pattern of their own are left as they are."""
+    RFC 3339 date-time gets INSTANT_PATTERN. Strings with an enum or a pattern of their own are left as they are.
+    A number's bound that pydantic wrote under its own name (`ge`) is written as JSON Schema's (`minimum`)."""
+    if schema.get("type") in ("integer", "number"):  # a bound pydantic could not place (a number after a validator)
+        for bound, keyword in _BOUNDS.items():
+            if bound in schema:
+                schema[keyword] = schema.pop(bound)
     if schema.get("type") == "string" and "enum" not in schema and "pattern" not in schema:
         if schema.get("format") == "date-time":
             schema["pattern"] = INSTANT_PATTERN

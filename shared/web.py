@@ -256,8 +256,20 @@ def document_problems(app: FastAPI, routers: list[APIRouter]) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter's schema without FastAPI's `null` alternative (`str | None`): a query or header has no
+    null, and a client told it may send one would send the text "null"."""
+    kinds: list[dict[str, Any]] = schema.get("anyOf", [])
+    rest = [kind for kind in kinds if kind != {"type": "null"}]
+    if len(rest) != 1 or len(rest) == len(kinds):
+        return schema
+    outer = {key: value for key, value in schema.items() if key != "anyOf"}
+    return rest[0] | outer
+
+
 def _document(operation: dict[str, Any], statuses: list[int]) -> None:
     for parameter in operation.get("parameters", ()):
+        parameter["schema"] = _not_null(parameter["schema"])  # a parameter left out is absent, never null
         if parameter["in"] in ("path", "query"):  # what shared.edge reads for control characters
             describe_input_policy(parameter["schema"], text_pattern=PARAMETER_TEXT_PATTERN)
     responses = operation.setdefault("responses", {})

@@ -107,9 +107,19 @@ async def declare_unit(
     principal: ResourceManager,
     rt: Runtime,
     response: Response,
-    if_match: Annotated[str | None, Header(description="The version the update is based on (its ETag)")] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            description='The version the update is based on (its ETag: "3", W/"3" or 3)',
+            json_schema_extra={"pattern": '^(W/)?"?[0-9]+"?$'},
+        ),
+    ] = None,
     if_none_match: Annotated[
-        str | None, Header(description='"*" declares the unit only if it is not declared yet (412 otherwise)')
+        str | None,
+        Header(
+            description='"*" declares the unit only if it is not declared yet (412 otherwise)',
+            json_schema_extra={"enum": ["*"]},
+        ),
     ] = None,
 ) -> UnitPublic:
     """Declare a unit your force can lend, or update its declaration (201 when new)."""
