@@ -1,10 +1,7 @@
 """Command-line access to the tasking audit trail and decision records, straight from the tasking database,
 and to the trail's checkpoints on the broker."""
 
-import json
 from collections.abc import Iterable
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -12,11 +9,11 @@ from sqlmodel import col, select
 
 from services.tasking import audit_store, queries
 from services.tasking.audit import Checkpoint, Verdict
+from services.tasking.audit_archive import checkpoint_of
 from services.tasking.config import TaskingSettings
 from services.tasking.models import PlanningRun, Proposal
 from shared import db
-from shared.cloudevents import InvalidEvent, parse
-from shared.events import AUDIT_TOPIC, AuditCheckpointed
+from shared.events import AUDIT_TOPIC
 
 
 async def verify_database(database_url: str | None = None, checkpoints: Iterable[Checkpoint] = ()) -> Verdict:
@@ -53,57 +50,10 @@ async def broker_checkpoints(settings: TaskingSettings | None = None) -> list[Ch
         marks: list[Checkpoint] = []
         while [partition for partition in partitions if await consumer.position(partition) < ends[partition]]:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
-                marks.extend(mark for record in records if (mark := _checkpoint_of(record.value)) is not None)
+                marks.extend(mark for record in records if (mark := checkpoint_of(record.value)) is not None)
         return marks
     finally:
         await consumer.stop()
-
-
-def _checkpoint_of(value: bytes | None) -> Checkpoint | None:
-    try:
-        event, data = parse(value or b"")
-    except InvalidEvent:
-        return None
-    if not isinstance(data, AuditCheckpointed):
-        return None
-    return Checkpoint(
-        seq=data.seq, hash=data.head_hash, at=event.time, key_version=data.key_version, signature=data.signature
-    )
-
-
-def checkpoint_line(mark: Checkpoint) -> str:
-    """A checkpoint as one line of JSON, as `mutualaid audit checkpoints` writes them and `verify` reads them."""
-    return json.dumps(
-        {
-            "seq": mark.seq,
-            "hash": mark.hash,
-            "at": mark.at.isoformat(),
-            "key_version": mark.key_version,
-            "signature": mark.signature,
-        }
-    )
-
-
-def read_checkpoints(path: Path) -> list[Checkpoint]:
-    """Checkpoints from a JSON-lines file (checkpoint_line); ValueError names the first line that is not one."""
-    marks = []
-    for number, text in enumerate(path.read_text().splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            fields = json.loads(text)
-            marks.append(
-                Checkpoint(
-                    seq=int(fields["seq"]),
-                    hash=str(fields["hash"]),
-                    at=datetime.fromisoformat(fields["at"]),
-                    key_version=int(fields["key_version"]),
-                    signature=str(fields["signature"]),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path}:{number} is not a checkpoint: {error}") from error
-    return marks
 
 
 async def replay_database(database_url: str | None, proposal_id: str | None) -> list[dict[str, Any]]:

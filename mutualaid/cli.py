@@ -1,6 +1,7 @@
 """The `mutualaid` command: run the system, the embedded broker, tokens, contracts, unit imports."""
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -218,8 +219,12 @@ def audit_verify(
         str | None, typer.Option(help="The tasking database; defaults to TASKING_DATABASE_URL")
     ] = None,
     checkpoints: Annotated[
-        Path | None,
-        typer.Option(help="Also check against the checkpoints in this file (as `mutualaid audit checkpoints` writes)"),
+        list[Path] | None,
+        typer.Option(
+            help="Also check against the checkpoints in this file (an archive, or what `mutualaid audit checkpoints` "
+            "wrote); repeat for several. Defaults to TASKING_AUDIT_ARCHIVE, or the archive `mutualaid run` keeps in "
+            "its state directory (MUTUALAID_STATE_DIR), when it exists"
+        ),
     ] = None,
     broker: Annotated[
         bool, typer.Option(help="Check against the checkpoints on the broker's audit topic (KAFKA_BOOTSTRAP_SERVERS)")
@@ -227,29 +232,45 @@ def audit_verify(
 ) -> None:
     """Check the audit trail: its keyed hash chain (TASKING_AUDIT_KEYS), that no entry is missing, and that it
     still holds every checkpoint published; names the first entry that does not verify."""
-    from mutualaid.audit import broker_checkpoints, read_checkpoints, verify_database
+    from mutualaid.audit import broker_checkpoints, verify_database
+    from services.tasking.audit_archive import read_checkpoints
 
+    files = checkpoints or _default_archive()
     marks = []
-    if checkpoints is not None:
+    for path in files:
         try:
-            marks.extend(read_checkpoints(checkpoints))
+            marks.extend(read_checkpoints(path))
         except (OSError, ValueError) as error:
             raise typer.BadParameter(str(error), param_hint="--checkpoints") from error
     if broker:
         marks.extend(asyncio.run(_from_broker(broker_checkpoints)))
     verdict = asyncio.run(verify_database(database_url, marks))
+    against = ", ".join(["the broker"] * broker + [str(path) for path in files]) or "none given"
     if verdict.intact:
-        typer.echo(f"audit trail intact: {verdict.entries} entries, {verdict.checkpoints} checkpoints hold")
+        typer.echo(
+            f"audit trail intact: {verdict.entries} entries, {verdict.checkpoints} checkpoints hold (from {against})"
+        )
         return
     typer.echo(f"audit trail BROKEN at entry {verdict.first_broken}: {verdict.reason}", err=True)
     raise typer.Exit(1)
+
+
+def _default_archive() -> list[Path]:
+    """The archive of checkpoints the tasking service keeps: TASKING_AUDIT_ARCHIVE, else `mutualaid run`'s."""
+    from services.tasking.audit_archive import ARCHIVE_NAME
+    from services.tasking.config import TaskingSettings
+
+    configured = TaskingSettings().audit_archive
+    path = configured or Path(os.environ.get("MUTUALAID_STATE_DIR", "var")) / ARCHIVE_NAME
+    return [path] if path.exists() else []
 
 
 @audit_app.command("checkpoints")
 def audit_checkpoints() -> None:
     """Print the audit trail's checkpoints on the broker as JSON lines: keep the file where the database's
     administrators cannot write, and check the trail against it with `verify --checkpoints`."""
-    from mutualaid.audit import broker_checkpoints, checkpoint_line
+    from mutualaid.audit import broker_checkpoints
+    from services.tasking.audit_archive import checkpoint_line
 
     for mark in asyncio.run(_from_broker(broker_checkpoints)):
         typer.echo(checkpoint_line(mark))

@@ -29,6 +29,7 @@ from mutualaid.preflight import (
 )
 from mutualaid.services import CONSOLE, SERVICES, bootstrap
 from mutualaid.supervisor import Child, RestartPolicy, keep_running
+from services.tasking.audit_archive import ARCHIVE_NAME
 from shared.broker import TANSU, EmbeddedBroker, free_port
 from shared.processes import die_with_parent
 
@@ -88,11 +89,13 @@ class Stack:
             urls = {f"CONSOLE_{s.upper()}_URL": self.url(s) for s in SERVICES}
             return {**os.environ, **urls, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers or "",
                     "CONSOLE_PORT": str(self.ports[name]), **self.env}  # fmt: skip
+        archive = {"TASKING_AUDIT_ARCHIVE": str(self.workdir / ARCHIVE_NAME)} if service == "tasking" else {}
         return {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers or "",
             f"{prefix}_DATABASE_URL": self.database_url(service),
             f"{prefix}_PORT": str(self.ports[name]),
+            **archive,  # the audit checkpoints, kept beside the databases and outside them
             **self.env,
         }
 

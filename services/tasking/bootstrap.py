@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 
 from services.tasking.api import router
+from services.tasking.audit_archive import CheckpointArchive, archive_checkpoints
 from services.tasking.audit_store import carry_keyring
 from services.tasking.commands import record_refusal
 from services.tasking.config import TaskingSettings
@@ -59,6 +60,9 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
     )
     runtime.background("planning", partial(scheduler.run, partial(run_planning, deps)))
     register_consumers(runtime, deps)
+    if settings.audit_archive is not None:
+        archive = CheckpointArchive(settings.audit_archive)
+        runtime.background("audit-archive", partial(archive_checkpoints, settings, archive))
     if settings.planning_inputs_retention_days:
         runtime.retain(planning_inputs_retention(timedelta(days=settings.planning_inputs_retention_days)))
 

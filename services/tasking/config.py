@@ -1,5 +1,6 @@
 """Settings of the tasking service (environment prefix TASKING_)."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -50,6 +51,11 @@ class TaskingSettings(ServiceSettings):
         default_factory=lambda: {1: SecretStr(DEVELOPMENT_AUDIT_KEY)},
         description='The audit trail\'s keys by version, as JSON ({"1": "..."}), at least 32 characters each; '
         "keep every version whose entries are still to be verified (docs/decisions/0015)",
+    )
+    audit_archive: Path | None = Field(
+        None,
+        description="A file this process appends each checkpoint it reads from the audit topic to, outside the "
+        "database (`mutualaid run` keeps one in its state directory; docs/decisions/0015)",
     )
     audit_key_version: int | None = Field(
         None, description="The key version new audit entries are sealed with; the highest version when unset"

@@ -1,12 +1,16 @@
 """`mutualaid run` keeps its broker and services running: one that dies is restarted, said in words, with backoff."""
 
+import asyncio
 import os
 import signal
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from mutualaid.cli import app
+from services.tasking.audit_archive import ARCHIVE_NAME, read_checkpoints
 from shared.auth import Role
 from tests.support.builders import bearer, request_body
 from tests.support.run_command import RunPorts, children_of, draining, mutualaid_run, read_until_match, stop
@@ -61,6 +65,17 @@ async def test_a_killed_service_and_a_killed_broker_are_restarted_and_nothing_is
                 await eventually(lambda: _is_proposed(ports, after.json()["id"]), timeout=60, interval=0.5)
         assert await stop(running) == 0
     assert "Traceback" not in "".join(running.output)
+    # the audit checkpoints the broker carried, before and after it came back empty, are kept beside the databases
+    verified = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["audit", "verify", "--no-broker", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'tasking.db'}"],
+        env={"MUTUALAID_STATE_DIR": str(tmp_path)},
+    )
+    archived = read_checkpoints(tmp_path / ARCHIVE_NAME)
+    assert verified.exit_code == 0, verified.output
+    assert f"{len(archived)} checkpoints hold (from {tmp_path / ARCHIVE_NAME})" in verified.output
+    assert max(mark.seq for mark in archived) == int(verified.output.split("intact: ")[1].split()[0])
 
 
 async def _is_proposed(ports: RunPorts, request_id: str) -> bool:

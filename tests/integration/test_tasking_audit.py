@@ -13,16 +13,18 @@ from typer.testing import CliRunner, Result
 from mutualaid.cli import app
 from services.tasking import audit_store
 from services.tasking.audit import GENESIS, entry_hash
+from services.tasking.audit_archive import read_checkpoints
 from services.tasking.models import AuditEntry, AuditHead
 from shared.auth import Role
-from shared.events import AUDIT_TOPIC, TASKING_TOPIC
+from shared.events import AUDIT_TOPIC, TASKING_TOPIC, AuditCheckpointed
 from shared.settings import CommonSettings
 from tests.integration.test_tasking_service import COORDINATOR, STAFFORD, declare, submit, unit_state
 from tests.support.builders import bearer, token
 from tests.support.kafka import Publisher, TopicProbe
-from tests.support.services import RunningService, running_service
+from tests.support.services import RunningService, eventually, running_service
 
 AUDITOR = bearer(Role.AUDITOR)
+CHECKPOINTED = AuditCheckpointed.cloudevent_type()
 
 
 @pytest.fixture
@@ -95,8 +97,13 @@ async def test_a_regional_coordinator_cannot_approve_units_from_another_region(
 
 
 async def verify_with_the_cli(database_url: str, kafka: CommonSettings, *options: str) -> Result:
-    """`mutualaid audit verify` on the tasking database, against the checkpoints on the test's broker."""
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers, "KAFKA_NAMESPACE": kafka.kafka_namespace}
+    """`mutualaid audit verify` on the tasking database, against the checkpoints on the test's broker (and no
+    archive but one the options name: a `mutualaid run` state directory in the working directory is not read)."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers,
+        "KAFKA_NAMESPACE": kafka.kafka_namespace,
+        "MUTUALAID_STATE_DIR": "/nonexistent/mutualaid-state",
+    }
     cli = ["audit", "verify", "--database-url", database_url, *options]
     return await asyncio.to_thread(lambda: CliRunner().invoke(app, cli, env=env))  # the CLI runs its own event loop
 
@@ -143,7 +150,10 @@ async def test_each_kind_of_tampering_is_found_and_the_first_bad_entry_named(
     for _ in range(4):
         await proposed_request(service, kafka)
     intact = await verify_with_the_cli(database_url, kafka)
-    assert (intact.exit_code, intact.output.strip()) == (0, "audit trail intact: 4 entries, 4 checkpoints hold")
+    assert (intact.exit_code, intact.output.strip()) == (
+        0,
+        "audit trail intact: 4 entries, 4 checkpoints hold (from the broker)",
+    )
 
     statements, first_bad, reason = TAMPERS[tamper]
     async with service.runtime.engine.begin() as connection:
@@ -177,8 +187,38 @@ async def test_deleted_newest_entries_are_found_against_an_exported_checkpoint_f
     chain_alone = await verify_with_the_cli(database_url, kafka, "--no-broker")
     assert (chain_alone.exit_code, chain_alone.output.strip()) == (
         0,
-        "audit trail intact: 2 entries, 0 checkpoints hold",
+        "audit trail intact: 2 entries, 0 checkpoints hold (from none given)",
     )
+
+
+async def test_the_archive_keeps_the_checkpoints_the_broker_carried_so_deleted_newest_entries_are_found(
+    database_url: str, kafka: CommonSettings, tmp_path: Path
+) -> None:
+    """Someone who can write to the database deletes the newest entries, moves the head back and deletes the outbox
+    rows of their checkpoints (a broker that comes back empty is then sent a history without them): the archive
+    the tasking service kept from the broker still names the first missing entry."""
+    archive = tmp_path / "audit-checkpoints.jsonl"
+    async with running_service("tasking", database_url=database_url, kafka=kafka, audit_archive=archive) as service:
+        for _ in range(4):
+            await proposed_request(service, kafka)
+        await eventually(lambda: _archived(archive, 4))
+        async with service.runtime.engine.begin() as connection:
+            await connection.execute(text("DELETE FROM audit_entry WHERE seq >= 3"))
+            await connection.execute(
+                text("UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_entry WHERE seq = 2)")
+            )
+            await connection.execute(
+                text("DELETE FROM outbox WHERE event_type = 'uk.police.mutualaid.audit.checkpointed.v1'")
+            )
+
+    result = await verify_with_the_cli(database_url, kafka, "--no-broker", "--checkpoints", str(archive))
+    assert result.exit_code == 1, result.output
+    assert "BROKEN at entry 3: entries 3..4 are missing: a checkpoint records 4" in result.output
+    assert len(archive.read_text().splitlines()) == 4, "each checkpoint once, however often it was read"
+
+
+async def _archived(archive: Path, seq: int) -> bool:
+    return archive.exists() and any(mark.seq == seq for mark in read_checkpoints(archive))
 
 
 async def test_only_auditors_and_coordinators_read_the_trail(service: RunningService, kafka: CommonSettings) -> None:
@@ -210,4 +250,7 @@ async def test_decisions_racing_each_leave_a_checkpoint_that_holds(
     async with TopicProbe(kafka, AUDIT_TOPIC) as probe:  # every transaction's checkpoint reached the broker
         await probe.event("audit.checkpointed", seq=14)
     result = await verify_with_the_cli(database_url, kafka)
-    assert (result.exit_code, result.output.strip()) == (0, "audit trail intact: 14 entries, 14 checkpoints hold")
+    assert (result.exit_code, result.output.strip()) == (
+        0,
+        "audit trail intact: 14 entries, 14 checkpoints hold (from the broker)",
+    )
