@@ -1,10 +1,12 @@
 """HTTP routes of the tasking service: thin, they call handlers."""
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.tasking import audit_store, commands, donors, queries
+from services.tasking.audit_archive import read_checkpoints
 from services.tasking.deps import TaskingDeps
 from services.tasking.models import Proposal
 from services.tasking.schemas import (
@@ -193,9 +195,12 @@ async def list_audit(
 
 
 @router.get("/audit/verify", response_model=AuditVerdict, tags=["audit"])
-async def verify_audit(_: Auditor, rt: Runtime) -> AuditVerdict:
-    """Check the whole chain; names the first entry whose content or links were changed."""
-    verdict = await audit_store.verify_trail(sessions=rt.sessions)
+async def verify_audit(_: Auditor, d: Deps) -> AuditVerdict:
+    """Check the whole chain, and against the checkpoints this service archived (TASKING_AUDIT_ARCHIVE) when it
+    keeps them; names the first entry whose content or links were changed, or that is missing."""
+    archive = d.audit_archive
+    marks = await asyncio.to_thread(read_checkpoints, archive) if archive is not None and archive.exists() else []
+    verdict = await audit_store.verify_trail(sessions=d.sessions, checkpoints=marks)
     return AuditVerdict.model_validate(verdict, from_attributes=True)
 
 

@@ -57,6 +57,7 @@ def create_app(settings: TaskingSettings | None = None) -> FastAPI:
         planner=planner_named(settings.planner),
         wake_planning=scheduler.wake,
         tour_length=timedelta(hours=settings.tour_hours),
+        audit_archive=settings.audit_archive,
     )
     runtime.background("planning", partial(scheduler.run, partial(run_planning, deps)))
     register_consumers(runtime, deps)

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from services.tasking.domain import TOUR_LENGTH
 from services.tasking.planner.problem import Planner, TravelModel
@@ -21,7 +22,8 @@ class TaskingDeps:
     batching window); clock: the current time (UTC), read here and passed into the domain;
     planning_lock: one planning run at a time in this process (services.tasking.planning);
     tour_length: how long one unit serves a long request before another relieves it; reads: what the
-    last planning run read, so that the next loads only what changed (services.tasking.readmodel).
+    last planning run read, so that the next loads only what changed (services.tasking.readmodel);
+    audit_archive: the file of audit checkpoints this process keeps, if any (services.tasking.audit_archive).
     """
 
     uow: UowFactory
@@ -33,3 +35,4 @@ class TaskingDeps:
     planning_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tour_length: timedelta = TOUR_LENGTH
     reads: PlanningReads = field(default_factory=PlanningReads)
+    audit_archive: Path | None = None
