@@ -205,7 +205,7 @@ async def test_the_archive_keeps_the_checkpoints_the_broker_carried_so_deleted_n
         async with service.runtime.engine.begin() as connection:
             await connection.execute(text("DELETE FROM audit_entry WHERE seq >= 3"))
             await connection.execute(text(HEAD_BACK))
-            await connection.execute(text(f"DELETE FROM outbox WHERE event_type = '{CHECKPOINTED}'"))
+            await connection.execute(text("DELETE FROM outbox WHERE event_type = :type"), {"type": CHECKPOINTED})
         answer = (await service.client.get("/v1/audit/verify", headers=AUDITOR)).json()
         assert (answer["intact"], answer["first_broken"]) == (False, 3), answer
 
