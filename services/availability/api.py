@@ -31,6 +31,7 @@ from shared.errors import InvalidInput, NotFound, PreconditionFailed
 from shared.events import UnitStatus
 from shared.forces import forces, regions
 from shared.messaging import utcnow
+from shared.paging import PAGED, Paging, page
 from shared.scopes import check_reads_figures
 from shared.service import Runtime
 from shared.vocabulary import Capability, GeoPoint, Instant
@@ -166,21 +167,23 @@ async def get_unit(unit_id: UnitId, reader: CurrentPrincipal, rt: Runtime, respo
     return to_public(unit)
 
 
-@router.get("/units", response_model=UnitList, tags=["units"])
+@router.get("/units", response_model=UnitList, tags=["units"], responses=PAGED)
 async def list_units(
     reader: CurrentPrincipal,
     rt: Runtime,
+    paging: Paging,
     force: Annotated[str | None, Query(description="Force code")] = None,
     capability: Capability | None = None,
     status: UnitStatus | None = None,
 ) -> UnitList:
     """The declared units you may read (your force's and those booked for it; a coordinator: the region's;
-    others: all), optionally
-    by force, capability and status (COMMITTED: booked, the booking not ended)."""
+    others: all), optionally by force, capability and status (COMMITTED: booked, the booking not ended), by force
+    and unit id, a page at a time (`limit`, then `after` the page's `next`)."""
     units = await queries.list_units(
         reader=reader, sessions=rt.sessions, force=force, capability=capability, status=status, now=utcnow()
     )
-    return UnitList(items=[to_public(unit) for unit in units])
+    items, following = page(units, key=lambda unit: unit.unit.unit_id, paging=paging)
+    return UnitList(items=[to_public(unit) for unit in items], next=following)
 
 
 @router.post(

@@ -86,6 +86,7 @@ class UnitPublic(UnitBase):
 
 class UnitList(BaseModel):
     items: list[UnitPublic]
+    next: str | None = Field(None, description="Pass as `after` for the next page; null on the last page")
 
 
 class UnitReplacement(Input):

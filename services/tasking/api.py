@@ -28,6 +28,7 @@ from services.tasking.schemas import (
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require
 from shared.events import ProposalStatus, UnitStatus
+from shared.paging import PAGED, Paging, page
 from shared.service import Runtime
 from shared.vocabulary import Capability
 
@@ -53,17 +54,20 @@ async def deps_of(request: Request) -> TaskingDeps:
 Deps = Annotated[TaskingDeps, Depends(deps_of)]
 
 
-@router.get("/proposals", response_model=ProposalList)
+@router.get("/proposals", response_model=ProposalList, responses=PAGED)
 async def list_proposals(
     reader: CurrentPrincipal,
     rt: Runtime,
+    paging: Paging,
     request_id: Annotated[str | None, Query(max_length=36, description="Only the proposals of this request")] = None,
     status: ProposalStatus | None = None,
 ) -> ProposalList:
     """The proposals you may read (of your force's requests, or lending its units; a coordinator: of the
-    region's requests; others: all), oldest first, optionally for one request and in one status."""
+    region's requests; others: all), oldest first, optionally for one request and in one status, a page at a
+    time (`limit`, then `after` the page's `next`)."""
     proposals = await queries.list_proposals(reader=reader, sessions=rt.sessions, request_id=request_id, status=status)
-    return ProposalList(items=[to_public(proposal) for proposal in proposals])
+    items, following = page(proposals, key=lambda proposal: proposal.id, paging=paging)
+    return ProposalList(items=[to_public(proposal) for proposal in items], next=following)
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalPublic)
@@ -160,20 +164,22 @@ async def stand_down(request_id: RequestId, body: StandDown, principal: Standing
     return StandDownResult(request_id=request.request_id, state=request.state)
 
 
-@router.get("/units", response_model=PlanningUnitList, tags=["read model"])
+@router.get("/units", response_model=PlanningUnitList, tags=["read model"], responses=PAGED)
 async def list_units(
     reader: CurrentPrincipal,
     rt: Runtime,
+    paging: Paging,
     force: Annotated[str | None, Query(description="Force code")] = None,
     capability: Capability | None = None,
     status: UnitStatus | None = None,
 ) -> PlanningUnitList:
     """The units as the planner sees them (tasking's read model, fed by availability events), those you may
-    read: your force's; a coordinator: the region's; others: all."""
+    read: your force's; a coordinator: the region's; others: all; by force and unit id, a page at a time."""
     units = await queries.list_units(
         reader=reader, sessions=rt.sessions, force=force, capability=capability, status=status
     )
-    return PlanningUnitList(items=[PlanningUnit.model_validate(unit.model_dump()) for unit in units])
+    items, following = page(units, key=lambda unit: unit.unit_id, paging=paging)
+    return PlanningUnitList(items=[PlanningUnit.model_validate(unit.model_dump()) for unit in items], next=following)
 
 
 Auditor = Annotated[

@@ -37,6 +37,7 @@ class ProposalPublic(BaseModel):
 
 class ProposalList(BaseModel):
     items: list[ProposalPublic]
+    next: str | None = Field(None, description="Pass as `after` for the next page; null on the last page")
 
 
 class Approval(Input):
@@ -96,6 +97,7 @@ class PlanningUnit(BaseModel):
 
 class PlanningUnitList(BaseModel):
     items: list[PlanningUnit]
+    next: str | None = Field(None, description="Pass as `after` for the next page; null on the last page")
 
 
 class AuditItem(BaseModel):
