@@ -232,6 +232,8 @@ def audit_verify(
 ) -> None:
     """Check the audit trail: its keyed hash chain (TASKING_AUDIT_KEYS), that no entry is missing, and that it
     still holds every checkpoint published; names the first entry that does not verify."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
     from mutualaid.audit import broker_checkpoints, verify_database
     from services.tasking.audit_archive import read_checkpoints
 
@@ -244,7 +246,12 @@ def audit_verify(
             raise typer.BadParameter(str(error), param_hint="--checkpoints") from error
     if broker:
         marks.extend(asyncio.run(_from_broker(broker_checkpoints)))
-    verdict = asyncio.run(verify_database(database_url, marks))
+    try:
+        verdict = asyncio.run(verify_database(database_url, marks))
+    except SQLAlchemyError as error:
+        first_line = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
+        typer.echo(f"cannot read the audit trail ({first_line}); is it the tasking database?", err=True)
+        raise typer.Exit(2) from None
     against = ", ".join(["the broker"] * broker + [str(path) for path in files]) or "none given"
     if verdict.intact:
         typer.echo(

@@ -252,3 +252,13 @@ async def test_decisions_racing_each_leave_a_checkpoint_that_holds(
         0,
         "audit trail intact: 14 entries, 14 checkpoints hold (from the broker)",
     )
+
+
+def test_verify_on_a_database_that_is_not_tasking_s_says_so_in_one_line(tmp_path: Path) -> None:
+    other = f"sqlite+aiosqlite:///{tmp_path / 'requests.db'}"
+    cli = ["audit", "verify", "--no-broker", "--database-url", other]
+    result = CliRunner().invoke(app, cli, env={"MUTUALAID_STATE_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "cannot read the audit trail (no such table: audit_head); is it the tasking database?"
+    ), result.output
