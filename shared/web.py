@@ -218,13 +218,15 @@ PROBLEM_TITLES = {
     422: "Invalid input",
     429: "Too many writes; see Retry-After",
     500: "Internal error",
+    503: "Token keys or a dependency unreachable; try again",
 }
 
 
 def problems_of(route: APIRoute) -> list[int]:
-    """The problem statuses a /v1 route can answer: the common ones, 404 with a path parameter, 413 and 429 for a
-    write, and whatever else its decorator's `responses` declares (409, 410, 412)."""
-    statuses = {400, 401, 403, 422, 500}
+    """The problem statuses a /v1 route can answer: the common ones (503 when the token keys cannot be fetched),
+    404 with a path parameter, 413 and 429 for a write, and whatever else its decorator's `responses` declares
+    (409, 410, 412)."""
+    statuses = {400, 401, 403, 422, 500, 503}
     if route.param_convertors:
         statuses.add(404)
     if (route.methods or set()) & WRITE_METHODS:

@@ -193,10 +193,14 @@ async def list_audit(
     rt: Runtime,
     request_id: Annotated[str | None, Query(max_length=36, description="Only the entries of this request")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1, description="Only entries numbered after this one")] = 0,
 ) -> AuditList:
-    """The audit trail, oldest first: every proposal, decision and refused attempt, chained by hash. A
-    coordinator reads the entries of one request of its region (request_id; 403 otherwise)."""
-    entries = await queries.list_audit(reader=reader, sessions=rt.sessions, request_id=request_id, limit=limit)
+    """The audit trail, oldest first: every proposal, decision and refused attempt, chained by hash, a page at a
+    time (`limit`, then `after_seq` the last entry's seq). A coordinator reads the entries of one request of its
+    region (request_id; 403 otherwise)."""
+    entries = await queries.list_audit(
+        reader=reader, sessions=rt.sessions, request_id=request_id, limit=limit, after_seq=after_seq
+    )
     return AuditList(items=[AuditItem.model_validate(entry.model_dump()) for entry in entries])
 
 

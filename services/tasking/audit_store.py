@@ -95,8 +95,11 @@ def body_of(entry: AuditEntry) -> dict[str, Any]:
     return {name: getattr(entry, name) for name in BODY_FIELDS}
 
 
-async def list_entries(*, sessions: SessionFactory, request_id: str | None, limit: int) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(col(AuditEntry.seq)).limit(limit)
+async def list_entries(
+    *, sessions: SessionFactory, request_id: str | None, limit: int, after_seq: int = 0
+) -> list[AuditEntry]:
+    """Entries numbered after `after_seq`, oldest first, at most `limit`, optionally of one request."""
+    query = select(AuditEntry).where(col(AuditEntry.seq) > after_seq).order_by(col(AuditEntry.seq)).limit(limit)
     if request_id:
         query = query.where(AuditEntry.request_id == request_id)
     async with sessions() as session:

@@ -58,7 +58,7 @@ def _whose(proposal: Proposal, request: RequestView | None) -> dict[str, Any]:
 
 
 async def list_audit(
-    *, reader: Principal, sessions: SessionFactory, request_id: str | None, limit: int
+    *, reader: Principal, sessions: SessionFactory, request_id: str | None, limit: int, after_seq: int = 0
 ) -> list[AuditEntry]:
     """The audit trail, oldest first: all of it for national coordinators, auditors and integrations; a
     coordinator, only a request of its region's entries (Forbidden, 403, otherwise)."""
@@ -72,7 +72,7 @@ async def list_audit(
         check_reads(
             reader, f"the audit trail of {request_id}", force=request.requesting_force, region=request.requesting_region
         )
-    return await audit_store.list_entries(sessions=sessions, request_id=request_id, limit=limit)
+    return await audit_store.list_entries(sessions=sessions, request_id=request_id, limit=limit, after_seq=after_seq)
 
 
 async def list_units(

@@ -58,3 +58,17 @@ async def test_a_page_out_of_bounds_or_after_an_unknown_item_is_refused(
     answer = await system.client("availability").get("/v1/units", params=query, headers=INTEGRATION)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_audit_trail_comes_a_page_at_a_time_after_a_number(system: Harness) -> None:
+    for _ in range(3):
+        await declare(system, "staffordshire")
+        await submit(system, "west-midlands")
+        await system.plan()  # each run appends its proposals to the trail
+        await system.deliver()
+    everything = checked(await system.client("tasking").get("/v1/audit", headers=NATIONAL), 200)["items"]
+    seqs = [entry["seq"] for entry in everything]
+    assert len(seqs) >= 3
+    first = checked(await system.client("tasking").get("/v1/audit?limit=2", headers=NATIONAL), 200)["items"]
+    rest = await system.client("tasking").get(f"/v1/audit?after_seq={first[-1]['seq']}", headers=NATIONAL)
+    assert [entry["seq"] for entry in first + checked(rest, 200)["items"]] == seqs
