@@ -123,9 +123,9 @@ def empty_dict() -> dict[Any, Any]:
     return {}
 
 
-def json_column(shape: Any) -> "Column[Any]":
-    """A NOT NULL JSON column holding a value of the given type."""
-    return Column(PydanticJSON(shape), nullable=False)
+def json_column(shape: Any, *, nullable: bool = False) -> "Column[Any]":
+    """A JSON column holding a value of the given type (NOT NULL unless nullable)."""
+    return Column(PydanticJSON(shape), nullable=nullable)
 
 
 def version_column() -> "Column[int]":
@@ -139,11 +139,11 @@ def version_column() -> "Column[int]":
     return Column("version", Integer, nullable=False, server_default="1")
 
 
-def enum_column(enum: type[StrEnum], *, index: bool = False) -> "Column[str]":
+def enum_column(enum: type[StrEnum], *, index: bool = False, nullable: bool = False) -> "Column[str]":
     """A StrEnum stored as plain text (no database enum type), so new members need no migration."""
     return Column(
         Enum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members]),
-        nullable=False,
+        nullable=nullable,
         index=index,
     )
 

@@ -103,10 +103,20 @@ async def list_requests(
     force: Annotated[str | None, Query(description="Requesting force code")] = None,
     status: RequestStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    external_reference: Annotated[
+        str | None, Query(max_length=100, description="The requesting system's reference (with `force`: one request)")
+    ] = None,
 ) -> RequestList:
     """The requests you may read (your force's; a coordinator: the region's; others: all), newest first,
-    optionally by requesting force and status."""
-    requests = await queries.list_requests(reader=reader, sessions=rt.sessions, force=force, status=status, limit=limit)
+    optionally by requesting force, status and external reference."""
+    requests = await queries.list_requests(
+        reader=reader,
+        sessions=rt.sessions,
+        force=force,
+        status=status,
+        limit=limit,
+        external_reference=external_reference,
+    )
     return RequestList(items=[to_public(request) for request in requests])
 
 

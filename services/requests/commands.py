@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlmodel import col, select
 
 from services.requests.domain import (
+    Contact,
     RequestRules,
     RequestStatus,
     check_cancellable,
@@ -47,7 +48,8 @@ async def submit_request(
     """Record a new request and its request.submitted event; returns (request, replayed).
 
     Raises Forbidden (another force), InvalidInput (a period that ended, is too long or makes no
-    sense) and Conflict (the Idempotency-Key was used with another body)."""
+    sense) and Conflict (the Idempotency-Key was used with another body, or the external reference is another
+    request's of the same force)."""
     if not principal.acts_for_force(command.requesting_force):
         raise Forbidden(f"an operator of {principal.force} cannot submit for {command.requesting_force}")
     check_new_request(required_by=command.required_by, end=command.end, needs=command.wanted(), now=now, rules=rules)
@@ -58,6 +60,7 @@ async def submit_request(
                 replay = await _replay(work, principal.sub, idempotency_key, body_hash)
                 if replay is not None:
                     return replay, True
+            await _check_external_reference(work, command)
             request = _new_request(command, principal)
             work.session.add(request)
             await work.session.flush()
@@ -73,13 +76,27 @@ async def submit_request(
             await work.commit()
             return request, False
     except IntegrityError:
-        if not idempotency_key:
-            raise
-        async with uow() as work:  # a concurrent call with the same key won the race
-            replay = await _replay(work, principal.sub, idempotency_key, body_hash)
+        async with uow() as work:  # a concurrent call with the same key, or the same external reference, won
+            replay = await _replay(work, principal.sub, idempotency_key, body_hash) if idempotency_key else None
             if replay is None:
+                await _check_external_reference(work, command)
                 raise
             return replay, True
+
+
+async def _check_external_reference(work: UnitOfWork, command: RequestCreate) -> None:
+    """Conflict (409) naming the request that already holds the command's external reference for its force."""
+    if command.external_reference is None:
+        return
+    query = select(MutualAidRequest.id).where(
+        MutualAidRequest.requesting_force == command.requesting_force,
+        MutualAidRequest.external_reference == command.external_reference,
+    )
+    holder = (await work.session.exec(query)).first()
+    if holder is not None:
+        raise Conflict(
+            f"external_reference {command.external_reference!r} of {command.requesting_force} is request {holder}"
+        )
 
 
 async def _replay(work: UnitOfWork, caller: str, key: str, body_hash: str) -> MutualAidRequest | None:
@@ -106,6 +123,10 @@ def _new_request(command: RequestCreate, principal: Principal) -> MutualAidReque
         needs=command.wanted(),
         notes=command.notes,
         submitted_by=principal.sub,
+        incident_reference=command.incident_reference,
+        external_reference=command.external_reference,
+        contact=command.contact and Contact.model_validate(command.contact.model_dump()),
+        cost_recovery=command.cost_recovery,
     )
 
 

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from pydantic import BaseModel, Field
+
 from shared.errors import Conflict, InvalidInput
 from shared.vocabulary import Need
 
@@ -267,3 +269,19 @@ def _days(length: timedelta) -> str:
     """A length in days as a refusal says it: "57 days", or "more than 56 days" when part of a day is over."""
     whole = length.days
     return f"{whole} days" if length == timedelta(days=whole) else f"more than {whole} days"
+
+
+class CostRecovery(StrEnum):
+    """How the deployment's costs are recovered (NPCC Mutual Aid Cost Recovery guidance, DOMAIN.md)."""
+
+    SPONTANEOUS = "SPONTANEOUS"
+    PLANNED = "PLANNED"
+    SPECIALIST = "SPECIALIST"
+
+
+class Contact(BaseModel):
+    """Who at the requesting force answers for the request."""
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field("", max_length=50)
+    email: str = Field("", max_length=200)

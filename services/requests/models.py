@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from services.requests.domain import RequestStatus
+from services.requests.domain import Contact, CostRecovery, RequestStatus
 from shared.db import UTCDateTime, enum_column, json_column
 from shared.messaging import utcnow
 from shared.vocabulary import Need, Priority
@@ -31,6 +31,12 @@ class MutualAidRequest(SQLModel, table=True):
     submitted_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    incident_reference: str | None = Field(default=None, max_length=100)
+    external_reference: str | None = Field(default=None, max_length=100)  # unique per requesting force
+    contact: Contact | None = Field(default=None, sa_column=json_column(Contact | None, nullable=True))
+    cost_recovery: CostRecovery | None = Field(default=None, sa_column=enum_column(CostRecovery, nullable=True))
+
+    __table_args__ = (UniqueConstraint("requesting_force", "external_reference", name="uq_request_external_reference"),)
 
 
 class TimelineEntry(SQLModel, table=True):

@@ -31,13 +31,26 @@ async def get_request(
 
 
 async def list_requests(
-    *, reader: Principal, sessions: SessionFactory, force: str | None, status: RequestStatus | None, limit: int
+    *,
+    reader: Principal,
+    sessions: SessionFactory,
+    force: str | None,
+    status: RequestStatus | None,
+    limit: int,
+    external_reference: str | None = None,
 ) -> list[MutualAidRequest]:
-    """The requests within the reader's scope, newest first, optionally of a force and in a status."""
+    """The requests within the reader's scope, newest first, optionally of a force, in a status and with an
+    external reference."""
     scoped = within(
         scope_of(reader), force=MutualAidRequest.requesting_force, region=MutualAidRequest.requesting_region
     )
     query = select(MutualAidRequest).where(scoped).order_by(col(MutualAidRequest.created_at).desc()).limit(limit)
     return await list_matching(
-        sessions, query, [(MutualAidRequest.requesting_force, force), (MutualAidRequest.status, status)]
+        sessions,
+        query,
+        [
+            (MutualAidRequest.requesting_force, force),
+            (MutualAidRequest.status, status),
+            (MutualAidRequest.external_reference, external_reference),
+        ],
     )

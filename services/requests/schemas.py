@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from services.requests.domain import RequestStatus
+from services.requests.domain import Contact, CostRecovery, RequestStatus
 from shared.vocabulary import (
     HAS_TEXT_PATTERN,
     ForceCode,
@@ -19,6 +19,10 @@ from shared.vocabulary import (
 )
 
 
+class ContactInput(Contact, Input):
+    name: str = Field(min_length=1, max_length=200, pattern=HAS_TEXT_PATTERN)
+
+
 class RequestBase(BaseModel):
     requesting_force: ForceCode
     operation: str = Field(min_length=1, max_length=200, examples=["Op Example"])
@@ -28,6 +32,17 @@ class RequestBase(BaseModel):
     end: UtcDatetime = Field(description="When the deployment is expected to end")
     needs: list[Need] = Field(min_length=1, max_length=20)
     notes: str = Field("", max_length=4000)
+    incident_reference: str | None = Field(
+        None, max_length=100, description="The incident this request is for, as the requesting force numbers it"
+    )
+    external_reference: str | None = Field(
+        None,
+        max_length=100,
+        description="The requesting system's own reference: unique per requesting force (409 when used already); "
+        "GET /v1/requests?external_reference= finds the request by it",
+    )
+    contact: Contact | None = None
+    cost_recovery: CostRecovery | None = Field(None, description="Mutual aid cost recovery category")
 
 
 class RequestCreate(RequestBase, Input):
@@ -36,6 +51,7 @@ class RequestCreate(RequestBase, Input):
     required_by: Instant = Field(description="When the first units must be there (RFC 3339 with zone)")
     end: Instant = Field(description="When the deployment is expected to end")
     needs: list[NeedInput] = Field(min_length=1, max_length=20)  # type: ignore[assignment]
+    contact: ContactInput | None = None
 
     def wanted(self) -> list[Need]:
         """The needs as the domain, the table and the events keep them."""

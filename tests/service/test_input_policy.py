@@ -171,7 +171,7 @@ async def test_a_boolean_flag_takes_only_true_or_false(system: Harness) -> None:
 @pytest.mark.parametrize(
     ("service", "path"),
     [
-        ("requests", "/v1/requests?external_reference=OP-1"),
+        ("requests", "/v1/requests?external_ref=OP-1"),
         ("requests", "/v1/requests?force=west-midlands&forse=x"),
         ("availability", "/v1/units?colour=blue"),
         ("availability", "/v1/capacity?regoin=x"),
