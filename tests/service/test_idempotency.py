@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.builders import SOON, request_body
@@ -19,6 +20,15 @@ IN_BST = SOON.astimezone(timezone(timedelta(hours=1)))  # the same instant, as a
 
 def _written_otherwise(**changes: Any) -> dict[str, Any]:
     return BODY | changes
+
+
+async def first_and_retry(system: Harness, retry: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
+    """BODY submitted (201), then `retry` with the same Idempotency-Key: both answers."""
+    headers = SUBMITTER | {"Idempotency-Key": str(uuid.uuid4())}
+    first = await system.client("requests").post("/v1/requests", json=BODY, headers=headers)
+    again = await system.client("requests").post("/v1/requests", json=retry, headers=headers)
+    assert first.status_code == 201, first.text
+    return first, again
 
 
 @pytest.mark.parametrize(
@@ -40,10 +50,7 @@ def _written_otherwise(**changes: Any) -> dict[str, Any]:
     ],
 )
 async def test_a_retry_that_means_the_same_request_replays_it(system: Harness, retry: dict[str, Any]) -> None:
-    headers = SUBMITTER | {"Idempotency-Key": str(uuid.uuid4())}
-    first = await system.client("requests").post("/v1/requests", json=BODY, headers=headers)
-    again = await system.client("requests").post("/v1/requests", json=retry, headers=headers)
-    assert first.status_code == 201, first.text
+    first, again = await first_and_retry(system, retry)
     assert again.status_code == 201, again.text
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -58,10 +65,7 @@ async def test_a_retry_that_means_the_same_request_replays_it(system: Harness, r
     ],
 )
 async def test_a_retry_that_means_another_request_is_a_conflict(system: Harness, retry: dict[str, Any]) -> None:
-    headers = SUBMITTER | {"Idempotency-Key": str(uuid.uuid4())}
-    first = await system.client("requests").post("/v1/requests", json=BODY, headers=headers)
-    again = await system.client("requests").post("/v1/requests", json=retry, headers=headers)
-    assert first.status_code == 201, first.text
+    _, again = await first_and_retry(system, retry)
     assert again.status_code == 409, again.text
     assert again.headers["content-type"] == "application/problem+json"
 

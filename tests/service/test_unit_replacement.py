@@ -29,17 +29,24 @@ def row(unit_id: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-async def booked_unit(system: Harness) -> tuple[str, str]:
-    """A Staffordshire PSU approved for a West Midlands request: (unit id, request id)."""
-    unit_id = await declare(system, "staffordshire", unit_id="staffs-booked")
+async def approved_unit(system: Harness, unit_id: str) -> str:
+    """A Staffordshire PSU declared and approved for a West Midlands request, the commit not yet delivered to
+    availability: the request's id."""
+    await declare(system, "staffordshire", unit_id=unit_id)
     request_id = await submit(system, "west-midlands")
     await system.plan()
     await system.deliver()
     proposal = await pending(system, request_id)
     checked(await decide(system, "approve", proposal["id"], NATIONAL, reason="needed"), 200)
+    return request_id
+
+
+async def booked_unit(system: Harness) -> tuple[str, str]:
+    """A Staffordshire PSU approved and booked for a West Midlands request: (unit id, request id)."""
+    request_id = await approved_unit(system, "staffs-booked")
     await system.deliver()
-    assert (await unit(system, unit_id))["bookings"], "the approval booked the unit"
-    return unit_id, request_id
+    assert (await unit(system, "staffs-booked"))["bookings"], "the approval booked the unit"
+    return "staffs-booked", request_id
 
 
 async def replace(system: Harness, items: list[dict[str, Any]], *, dry_run: bool = False) -> dict[str, Any]:
@@ -117,12 +124,8 @@ async def test_a_new_unit_declared_committed_is_refused(system: Harness) -> None
 
 
 async def test_a_replacement_racing_the_approval_that_books_a_unit_never_loses_the_booking(system: Harness) -> None:
-    unit_id = await declare(system, "staffordshire", unit_id="staffs-raced")
-    request_id = await submit(system, "west-midlands")
-    await system.plan()
-    await system.deliver()
-    proposal = await pending(system, request_id)
-    checked(await decide(system, "approve", proposal["id"], NATIONAL, reason="needed"), 200)
+    unit_id = "staffs-raced"
+    await approved_unit(system, unit_id)
     # the commit reaches availability as the file that leaves the unit out does
     commit = asyncio.create_task(system.deliver())
     result = await replace(system, [row("staffs-other")])
