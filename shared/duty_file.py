@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from shared.uk_time import from_uk_wall_clock
 
 DELIMITERS = (",", ";", "\t")
-ENCODINGS = ("utf-8", "cp1252")  # tried in this order; a byte order mark is read as UTF-8's
 _UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 TIME_HINT = "write a UK date and time (01/12/2026 09:00, UK time) or RFC 3339 with a zone (2026-12-01T09:00:00Z)"
 

@@ -91,12 +91,20 @@ Flag = Annotated[bool, Strict()]
 # (written with a year from 2000 to 2099, or as the last instant itself). Unpaired surrogates, refused as well,
 # are not Unicode text at all, so no pattern can name them.
 _BODY_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
-BODY_TEXT_PATTERN = rf"^[^{_BODY_CONTROLS}]*$"
-HAS_TEXT_PATTERN = rf"^[^{_BODY_CONTROLS}]*[^\s{_BODY_CONTROLS}][^{_BODY_CONTROLS}]*$"
-"""Text that must say something: not only spaces (it is trimmed), and no control characters."""
 _CONTROLS = r"\u0000-\u001f\u007f-\u009f"
-PARAMETER_TEXT_PATTERN = rf"^[^{_CONTROLS}]*$"
-NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+
+
+def _text_without(controls: str, *, not_blank: bool = False) -> str:
+    """A pattern of text holding none of the `controls` (a character class range), and when `not_blank` at least
+    one character that is not a space."""
+    return rf"^[^{controls}]*[^\s{controls}][^{controls}]*$" if not_blank else rf"^[^{controls}]*$"
+
+
+BODY_TEXT_PATTERN = _text_without(_BODY_CONTROLS)
+HAS_TEXT_PATTERN = _text_without(_BODY_CONTROLS, not_blank=True)
+"""Text that must say something: not only spaces (it is trimmed), and no control characters."""
+PARAMETER_TEXT_PATTERN = _text_without(_CONTROLS)
+NAME_PATTERN = _text_without(_CONTROLS, not_blank=True)
 """A name kept and logged as given (a token's subject): one line, no control characters, not only spaces."""
 NAME_LENGTH = 200  # what the services keep of who did something (submitted_by, actor, decided_by, ...)
 INSTANT_PATTERN = r"^(20[0-9]{2}-.*|2100-01-01T00:00:00(\.0+)?(Z|[+-]00:00))$"

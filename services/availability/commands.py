@@ -71,7 +71,7 @@ async def declare_unit(
         check_version(unit.version if unit else None, expected, create_only=create_only)
         created = unit is None
         bookings = (await bookings_of(work.session, [unit_id]))[unit_id]
-        unit, data = _apply_declaration(unit_id, unit, body, bookings, now=utcnow())
+        unit, data, _ = _apply_declaration(unit_id, unit, body, bookings, now=utcnow())
         if data is not None:
             work.session.add(unit)
             work.publish(new_event(data, source=SOURCE), data)
@@ -81,21 +81,26 @@ async def declare_unit(
 
 def _apply_declaration(
     unit_id: str, unit: Unit | None, body: UnitDeclare, bookings: list[BookingRow], *, now: datetime
-) -> tuple[Unit, EventData | None]:
-    """The unit after the declaration, and the event announcing it (None when nothing changed)."""
+) -> tuple[Unit, EventData | None, list[str]]:
+    """The unit after the declaration, the event announcing it (None when nothing changed), and the declared
+    fields it changed of a unit declared before, as the API names them (base, windows, ...)."""
     check_declarable(body.status, tuple(booking.booking() for booking in bookings), now)
     fields = _declared_fields(body)
     if unit is None:
         unit = Unit(unit_id=unit_id, **fields)
-        return unit, UnitDeclared(unit=unit.state(bookings, now))
+        return unit, UnitDeclared(unit=unit.state(bookings, now)), []
     changes = {name: value for name, value in fields.items() if getattr(unit, name) != value}
     if not changes:
-        return unit, None
+        return unit, None, []
     for name, value in changes.items():
         setattr(unit, name, value)
     unit.changed()
     withdrawn = changes.get("status") == UnitStatus.WITHDRAWN
-    return unit, (UnitWithdrawn if withdrawn else UnitUpdated)(unit=unit.state(bookings, now))
+    event = (UnitWithdrawn if withdrawn else UnitUpdated)(unit=unit.state(bookings, now))
+    return unit, event, sorted({_API_NAMES.get(name, name) for name in changes} - {"region", "available_until"})
+
+
+_API_NAMES = {"base_lat": "base", "base_lon": "base", "base_description": "base", "available_from": "windows"}
 
 
 def _declared_fields(body: UnitDeclare) -> dict[str, Any]:
@@ -144,8 +149,7 @@ async def replace_force_units(
                 outcomes.append(_kept(item.unit_id, booking))
                 continue
             before = existing.get(item.unit_id)
-            changed = [] if before is None else _changed_fields(before, item)
-            unit, data = _apply_declaration(item.unit_id, before, item, bookings[item.unit_id], now=now)
+            unit, data, changed = _apply_declaration(item.unit_id, before, item, bookings[item.unit_id], now=now)
             outcomes.append(_outcome(item.unit_id, before is None, data, changed))
             _stage(work, unit, data)
         for unit in existing.values():
@@ -155,8 +159,10 @@ async def replace_force_units(
             if booking is not None:
                 outcomes.append(_kept(unit.unit_id, booking))
                 continue
-            body = _withdrawal_of(unit)
-            _stage(work, *_apply_declaration(unit.unit_id, unit, body, bookings[unit.unit_id], now=now))
+            withdrawn, data, _ = _apply_declaration(
+                unit.unit_id, unit, _withdrawal_of(unit), bookings[unit.unit_id], now=now
+            )
+            _stage(work, withdrawn, data)
             outcomes.append(UnitOutcome(unit_id=unit.unit_id, outcome=ReplacementOutcome.WITHDRAWN))
         if not dry_run:
             await work.commit()
@@ -178,13 +184,6 @@ def _live_booking(bookings: list[BookingRow], now: datetime) -> BookingRow | Non
 def _kept(unit_id: str, booking: BookingRow) -> UnitOutcome:
     reason = f"booked for request {booking.request_id} of {booking.host_force} until {booking.end:%Y-%m-%dT%H:%MZ}"
     return UnitOutcome(unit_id=unit_id, outcome=ReplacementOutcome.KEPT, reason=reason)
-
-
-def _changed_fields(unit: Unit, body: UnitDeclare) -> list[str]:
-    """The declared fields the body changes, as the API names them (base, windows, ...)."""
-    changed = {name for name, value in _declared_fields(body).items() if getattr(unit, name) != value}
-    renamed = {"base_lat": "base", "base_lon": "base", "base_description": "base", "available_from": "windows"}
-    return sorted({renamed.get(name, name) for name in changed} - {"region", "available_until"})
 
 
 def _outcome(unit_id: str, new: bool, data: EventData | None, changed: list[str]) -> UnitOutcome:

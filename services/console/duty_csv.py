@@ -69,10 +69,11 @@ def read_units(text: str, *, force: str) -> list[dict[str, Any]]:
     header names in any case, blank rows, UK dates), one per unit in file order; UnreadableFile lists every
     problem."""
     table = read_table(text, known=COLUMNS, times=("available_from", "available_until"))
-    problems = [str(problem) for problem in table.problems] or _header_problems(table.columns)
+    header_problems = _header_problems(table.columns)
+    problems = [str(problem) for problem in table.problems] or header_problems
     bad_lines = {problem.line for problem in table.problems}
     units: dict[str, dict[str, Any]] = {}
-    for row in [] if _header_problems(table.columns) else table.rows:
+    for row in [] if header_problems else table.rows:
         if row.line not in bad_lines:
             problems += _add_row(units, row, force)
     if not problems and not units:
